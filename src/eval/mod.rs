@@ -1,0 +1,796 @@
+//! Evaluation: one input document's facts (and the registry's), an
+//! evaluation date, and the checked policy to a `Report`. Pure: reads the
+//! policy, writes nothing but the report. Work is bounded by a step budget,
+//! so a policy can never hang the evaluator.
+
+use crate::diag::Severity;
+use crate::facts::tree::{NodeValue, Tree};
+use crate::ir::value::{DocRef, List, Origin, VersionValue};
+use crate::ir::*;
+use crate::source::Span;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Most evaluation steps (loop iterations, calls) for one document.
+pub const MAX_STEPS: u64 = 50_000_000;
+
+/// What the evaluation of one input document decided.
+#[derive(Debug)]
+pub struct Report {
+    pub subject: Option<(String, Value)>,
+    pub as_of: i32,
+    pub outcome: OutcomeKind,
+    pub decisions: Vec<DecisionReport>,
+    pub documents: Vec<DocumentReport>,
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OutcomeKind {
+    Complete,
+    Incomplete,
+    Rejected,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Complete => "complete",
+            OutcomeKind::Incomplete => "incomplete",
+            OutcomeKind::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct DecisionReport {
+    pub decision: u32,
+    pub lines: Vec<DecisionLine>,
+}
+
+#[derive(Debug)]
+pub struct DecisionLine {
+    pub key: Value,
+    pub show: Vec<Value>,
+    pub value: u32,
+    pub rule: Option<RuleIdx>,
+    pub from: Value,
+    pub group: Value,
+}
+
+#[derive(Debug)]
+pub struct DocumentReport {
+    pub document: u32,
+    pub rule: RuleIdx,
+    pub status: u32,
+    pub with: Vec<(String, Value)>,
+}
+
+#[derive(Debug)]
+pub struct DiagnosticReport {
+    /// `None` for a problem of the policy itself (a conflict between rules).
+    pub rule: Option<RuleIdx>,
+    pub severity: Severity,
+    pub message: String,
+    /// The fact's path, `candidacy.solution.main_component.version`.
+    pub at: Option<String>,
+    /// Where that fact is written: the document and a span in it.
+    pub location: Option<(DocRef, Span)>,
+}
+
+/// The facts of one evaluation.
+pub struct Facts<'a> {
+    /// One value per policy input, by index: the document's and the registry's.
+    pub inputs: &'a [Option<Value>],
+    pub input_tree: Option<&'a Tree>,
+    pub registry_tree: Option<&'a Tree>,
+}
+
+/// Evaluation stopped: the step budget is spent.
+#[derive(Debug)]
+pub struct Exhausted;
+
+type R<T> = Result<T, Exhausted>;
+
+struct Ctx<'a> {
+    policy: &'a Policy,
+    facts: &'a Facts<'a>,
+    as_of: i32,
+    memo: Vec<Option<Value>>,
+    steps: u64,
+}
+
+/// Evaluate every rule of `policy` on `facts`.
+pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Exhausted> {
+    let mut cx = Ctx {
+        policy,
+        facts,
+        as_of,
+        memo: vec![None; policy.defs.len()],
+        steps: 0,
+    };
+    cx.run()
+}
+
+struct Decided {
+    rule: RuleIdx,
+    value: u32,
+    from: Value,
+}
+
+impl Ctx<'_> {
+    fn step(&mut self, n: u64) -> R<()> {
+        self.steps += n;
+        if self.steps > MAX_STEPS {
+            Err(Exhausted)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn run(&mut self) -> R<Report> {
+        let policy = self.policy;
+        let subject = match &policy.subject {
+            Some((name, ir)) => {
+                let mut frame = vec![Value::None; policy.subject_frame as usize];
+                Some((name.clone(), self.eval(ir, &mut frame)?))
+            }
+            None => None,
+        };
+        let mut diagnostics = Vec::new();
+        let mut documents = Vec::new();
+        let mut decided: Vec<HashMap<Value, Vec<Decided>>> = (0..policy.decisions.len()).map(|_| HashMap::new()).collect();
+        let mut frame = Vec::new();
+        for (ri, rule) in policy.rules.iter().enumerate() {
+            let ri = ri as RuleIdx;
+            let items: Vec<(Value, Option<Origin>)> = match &rule.for_each {
+                Some((_, ir)) => {
+                    frame.clear();
+                    frame.resize(rule.frame as usize, Value::None);
+                    let list = self.eval(ir, &mut frame)?;
+                    self.items_with_origins(&list)
+                }
+                None => vec![(Value::None, None)],
+            };
+            for (item, origin) in items {
+                if !self.fires(ri, &item, &mut frame)? {
+                    continue;
+                }
+                for o in &rule.outcomes {
+                    match o {
+                        Outcome::Diagnostic { severity, guard, at, message } => {
+                            if let Some(g) = guard {
+                                if !self.eval(g, &mut frame)?.is_true() {
+                                    continue;
+                                }
+                            }
+                            let text = self.template(message, &mut frame)?;
+                            let (at, location) = match at {
+                                Some(p) => self.place(p, &frame, rule, origin),
+                                None => (None, None),
+                            };
+                            diagnostics.push(DiagnosticReport {
+                                rule: Some(ri),
+                                severity: *severity,
+                                message: text,
+                                at,
+                                location,
+                            });
+                        }
+                        Outcome::Decide { decision, value, from } => {
+                            let Some(d) = policy.decisions.get(*decision as usize) else { continue };
+                            let mut dframe = vec![Value::None; d.frame as usize];
+                            if let Some(slot) = dframe.get_mut(d.var as usize) {
+                                *slot = item.clone();
+                            }
+                            let key = self.eval(&d.key, &mut dframe)?;
+                            let from = match from {
+                                Some(f) => self.eval(f, &mut frame)?,
+                                None => Value::None,
+                            };
+                            if let Some(map) = decided.get_mut(*decision as usize) {
+                                map.entry(key).or_default().push(Decided { rule: ri, value: *value, from });
+                            }
+                        }
+                        Outcome::Document { document, with, status } => {
+                            let mut fields = Vec::new();
+                            for (n, ir) in with {
+                                fields.push((n.clone(), self.eval(ir, &mut frame)?));
+                            }
+                            let status = match self.eval(status, &mut frame)? {
+                                Value::Enum { variant, .. } => variant,
+                                _ => 2,
+                            };
+                            documents.push(DocumentReport {
+                                document: *document,
+                                rule: ri,
+                                status,
+                                with: fields,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let mut decisions = Vec::new();
+        for (di, d) in policy.decisions.iter().enumerate() {
+            let mut dframe = vec![Value::None; d.frame as usize];
+            let over = self.eval(&d.over, &mut dframe)?;
+            let mut map = decided.get_mut(di).map(std::mem::take).unwrap_or_default();
+            let mut lines = Vec::with_capacity(over.as_list().len());
+            for item in over.as_list() {
+                if let Some(slot) = dframe.get_mut(d.var as usize) {
+                    *slot = item.clone();
+                }
+                let key = self.eval(&d.key, &mut dframe)?;
+                let mut show = Vec::with_capacity(d.show.len());
+                for (_, ir) in &d.show {
+                    show.push(self.eval(ir, &mut dframe)?);
+                }
+                let group = match &d.group_by {
+                    Some(g) => self.eval(g, &mut dframe)?,
+                    None => Value::None,
+                };
+                let (value, rule, from) = match map.remove(&key) {
+                    None => (d.default, None, Value::None),
+                    Some(cands) => {
+                        let (winner, conflict) = self.resolve(cands);
+                        if let Some((a, b)) = conflict {
+                            diagnostics.push(self.conflict(d, &key, a, b));
+                        }
+                        (winner.value, Some(winner.rule), winner.from)
+                    }
+                };
+                lines.push(DecisionLine { key, show, value, rule, from, group });
+            }
+            decisions.push(DecisionReport { decision: di as u32, lines });
+        }
+        // The report's order: rules by ID, documents as declared.
+        let rule_order = |r: Option<RuleIdx>| r.and_then(|r| policy.rules.get(r as usize)).map(|r| r.id.as_str());
+        diagnostics.sort_by(|a, b| rule_order(a.rule).cmp(&rule_order(b.rule)));
+        documents.sort_by_key(|d| d.document);
+        let outcome = if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            OutcomeKind::Rejected
+        } else if documents.iter().any(|d| d.status == 2) {
+            OutcomeKind::Incomplete
+        } else {
+            OutcomeKind::Complete
+        };
+        Ok(Report {
+            subject,
+            as_of: self.as_of,
+            outcome,
+            decisions,
+            documents,
+            diagnostics,
+        })
+    }
+
+    fn conflict(&self, d: &Decision, key: &Value, a: RuleIdx, b: RuleIdx) -> DiagnosticReport {
+        let id = |r: RuleIdx| self.policy.rules.get(r as usize).map(|r| r.id.clone()).unwrap_or_default();
+        DiagnosticReport {
+            rule: None,
+            severity: Severity::Error,
+            message: format!(
+                "policy conflict: rules `{}` and `{}` decide `{}` differently for `{}`, and neither overrides the other",
+                id(a),
+                id(b),
+                d.name,
+                display(self.policy, key)
+            ),
+            at: None,
+            location: None,
+        }
+    }
+
+    /// The decision that stands: one no other candidate overrides. Two
+    /// that stand with different values are a conflict; the first by rule
+    /// ID is kept so the report stays deterministic.
+    fn resolve(&self, mut cands: Vec<Decided>) -> (Decided, Option<(RuleIdx, RuleIdx)>) {
+        let rules = &self.policy.rules;
+        let overrides = |a: RuleIdx, b: RuleIdx| -> bool {
+            let mut stack = vec![a];
+            let mut seen = Vec::new();
+            while let Some(x) = stack.pop() {
+                if seen.contains(&x) {
+                    continue;
+                }
+                seen.push(x);
+                if let Some(r) = rules.get(x as usize) {
+                    if r.overrides.contains(&b) {
+                        return true;
+                    }
+                    stack.extend(&r.overrides);
+                }
+            }
+            false
+        };
+        let standing: Vec<usize> = (0..cands.len())
+            .filter(|&i| !cands.iter().enumerate().any(|(j, c)| j != i && cands.get(i).is_some_and(|ci| overrides(c.rule, ci.rule))))
+            .collect();
+        let id = |r: RuleIdx| rules.get(r as usize).map(|r| r.id.as_str()).unwrap_or("");
+        let mut standing: Vec<usize> = if standing.is_empty() { (0..cands.len()).collect() } else { standing };
+        standing.sort_by(|&a, &b| id(cands[a].rule).cmp(id(cands[b].rule)));
+        let first = standing.first().copied().unwrap_or(0);
+        let conflict = standing
+            .iter()
+            .skip(1)
+            .find(|&&i| cands[i].value != cands[first].value)
+            .map(|&i| (cands[first].rule, cands[i].rule));
+        (cands.swap_remove(first), conflict)
+    }
+
+    fn items_with_origins(&self, list: &Value) -> Vec<(Value, Option<Origin>)> {
+        let Value::List(l) = list else { return Vec::new() };
+        let children: Option<&Vec<u32>> = l.origin.and_then(|o| {
+            let tree = self.tree(o.doc)?;
+            match &tree.node(o.node).value {
+                NodeValue::Seq(items) => Some(items),
+                _ => None,
+            }
+        });
+        l.items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let origin = v.origin().or_else(|| {
+                    let node = *children?.get(i)?;
+                    Some(Origin { doc: l.origin?.doc, node })
+                });
+                (v.clone(), origin)
+            })
+            .collect()
+    }
+
+    fn tree(&self, doc: DocRef) -> Option<&Tree> {
+        match doc {
+            DocRef::Input => self.facts.input_tree,
+            DocRef::Registry => self.facts.registry_tree,
+        }
+    }
+
+    /// Bind the rule's item, evaluate its `let`s and `when`.
+    fn holds(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<bool> {
+        let Some(rule) = self.policy.rules.get(r as usize) else { return Ok(false) };
+        self.step(1)?;
+        frame.clear();
+        frame.resize(rule.frame as usize, Value::None);
+        if let Some((slot, _)) = &rule.for_each {
+            if let Some(s) = frame.get_mut(*slot as usize) {
+                *s = item.clone();
+            }
+        }
+        for (slot, ir) in &rule.lets {
+            let v = self.eval(ir, frame)?;
+            if let Some(s) = frame.get_mut(*slot as usize) {
+                *s = v;
+            }
+        }
+        match &rule.when {
+            Some(w) => Ok(self.eval(w, frame)?.is_true()),
+            None => Ok(true),
+        }
+    }
+
+    /// The rule holds for the item and none of its exceptions does.
+    fn fires(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<bool> {
+        if !self.holds(r, item, frame)? {
+            return Ok(false);
+        }
+        let Some(rule) = self.policy.rules.get(r as usize) else { return Ok(false) };
+        let mut other = Vec::new();
+        for &e in &rule.exceptions {
+            if self.fires(e, item, &mut other)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn template(&mut self, parts: &[TemplatePart], frame: &mut [Value]) -> R<String> {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                TemplatePart::Text(t) => out.push_str(t),
+                TemplatePart::Expr(ir) => {
+                    let v = self.eval(ir, frame)?;
+                    out.push_str(&display(self.policy, &v))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The path and source location of `at`'s fact.
+    fn place(&self, p: &Place, frame: &[Value], rule: &RuleDef, item_origin: Option<Origin>) -> (Option<String>, Option<(DocRef, Span)>) {
+        let base_origin: Option<Origin> = match &p.base {
+            PlaceBase::Input(i) => {
+                let doc = if self.policy.inputs.get(*i as usize).is_some_and(|x| x.registry) { DocRef::Registry } else { DocRef::Input };
+                let name = self.policy.inputs.get(*i as usize).map(|x| x.name.as_str()).unwrap_or("");
+                self.tree(doc).and_then(|t| t.child(t.root, name)).map(|node| Origin { doc, node })
+            }
+            PlaceBase::Local(slot) => {
+                let is_item = rule.for_each.as_ref().is_some_and(|f| f.0 == *slot);
+                frame.get(*slot as usize).and_then(Value::origin).or(if is_item { item_origin } else { None })
+            }
+            PlaceBase::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()).and_then(Value::origin),
+        };
+        let Some(mut origin) = base_origin else {
+            return (None, None);
+        };
+        let Some(tree) = self.tree(origin.doc) else { return (None, None) };
+        let mut missing = Vec::new();
+        for f in &p.fields {
+            if !missing.is_empty() {
+                missing.push(f.clone());
+                continue;
+            }
+            match tree.child(origin.node, f) {
+                Some(n) => origin.node = n,
+                None => missing.push(f.clone()),
+            }
+        }
+        let mut path = tree.path(origin.node);
+        for m in missing {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&m);
+        }
+        (Some(path), Some((origin.doc, tree.node(origin.node).span)))
+    }
+
+    fn eval(&mut self, ir: &Ir, frame: &mut [Value]) -> R<Value> {
+        Ok(match ir {
+            Ir::Const(v) => v.clone(),
+            Ir::Local(s) => frame.get(*s as usize).cloned().unwrap_or_default(),
+            Ir::Global(d) => {
+                if let Some(Some(v)) = self.memo.get(*d as usize) {
+                    return Ok(v.clone());
+                }
+                let policy = self.policy;
+                let Some(def) = policy.defs.get(*d as usize) else { return Ok(Value::None) };
+                self.step(1)?;
+                let mut f = vec![Value::None; def.frame as usize];
+                let v = self.eval(&def.body, &mut f)?;
+                if let Some(slot) = self.memo.get_mut(*d as usize) {
+                    *slot = Some(v.clone());
+                }
+                v
+            }
+            Ir::Call(d, args) => {
+                let policy = self.policy;
+                let Some(def) = policy.defs.get(*d as usize) else { return Ok(Value::None) };
+                self.step(1)?;
+                let mut f = vec![Value::None; def.frame.max(args.len() as u32) as usize];
+                for (i, a) in args.iter().enumerate() {
+                    let v = self.eval(a, frame)?;
+                    if let Some(s) = f.get_mut(i) {
+                        *s = v;
+                    }
+                }
+                self.eval(&def.body, &mut f)?
+            }
+            Ir::Input(i) => self.facts.inputs.get(*i as usize).cloned().flatten().unwrap_or_default(),
+            Ir::Table(t) => {
+                let rows = self.policy.tables.get(*t as usize).map(|t| t.rows).unwrap_or(0);
+                self.step(u64::from(rows))?;
+                Value::list((0..rows).map(|r| Value::Row(*t, r)).collect())
+            }
+            Ir::AsOf => Value::Date(self.as_of),
+            Ir::Field(base, access) => {
+                let b = self.eval(base, frame)?;
+                self.field(&b, *access)
+            }
+            Ir::Where { src, var, cond, lookup } => {
+                let candidates: Vec<Value> = match lookup {
+                    Some(l) => {
+                        let mut key = Vec::with_capacity(l.key.len());
+                        for k in &l.key {
+                            key.push(self.eval(k, frame)?);
+                        }
+                        let policy = self.policy;
+                        match policy
+                            .tables
+                            .get(l.table as usize)
+                            .and_then(|t| t.indexes.get(l.index as usize))
+                            .and_then(|i| i.rows.get(&key))
+                        {
+                            Some(rows) => rows.iter().map(|&r| Value::Row(l.table, r)).collect(),
+                            None => Vec::new(),
+                        }
+                    }
+                    None => self.eval(src, frame)?.as_list().to_vec(),
+                };
+                self.step(candidates.len() as u64)?;
+                let Some(cond) = cond else {
+                    return Ok(Value::list(candidates));
+                };
+                let mut out = Vec::new();
+                for c in candidates {
+                    if let Some(s) = frame.get_mut(*var as usize) {
+                        *s = c.clone();
+                    }
+                    if self.eval(cond, frame)?.is_true() {
+                        out.push(c);
+                    }
+                }
+                Value::list(out)
+            }
+            Ir::Quant { all, src, var, body } => {
+                let list = self.eval(src, frame)?;
+                let items = list.as_list();
+                self.step(items.len() as u64)?;
+                for item in items {
+                    if let Some(s) = frame.get_mut(*var as usize) {
+                        *s = item.clone();
+                    }
+                    let b = self.eval(body, frame)?.is_true();
+                    if *all && !b {
+                        return Ok(Value::Bool(false));
+                    }
+                    if !*all && b {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Value::Bool(*all)
+            }
+            Ir::If(c, t, e) => {
+                if self.eval(c, frame)?.is_true() {
+                    self.eval(t, frame)?
+                } else {
+                    self.eval(e, frame)?
+                }
+            }
+            Ir::Not(x) => Value::Bool(!self.eval(x, frame)?.is_true()),
+            Ir::And(xs) => {
+                for x in xs {
+                    if !self.eval(x, frame)?.is_true() {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Value::Bool(true)
+            }
+            Ir::Or(xs) => {
+                for x in xs {
+                    if self.eval(x, frame)?.is_true() {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Value::Bool(false)
+            }
+            Ir::Cmp(op, a, b) => {
+                let a = self.eval(a, frame)?;
+                let b = self.eval(b, frame)?;
+                Value::Bool(match op {
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                    _ => match a.compare(&b) {
+                        None => false,
+                        Some(o) => match op {
+                            CmpOp::Lt => o.is_lt(),
+                            CmpOp::Le => o.is_le(),
+                            CmpOp::Gt => o.is_gt(),
+                            _ => o.is_ge(),
+                        },
+                    },
+                })
+            }
+            Ir::In(a, b, negate) => {
+                let a = self.eval(a, frame)?;
+                let b = self.eval(b, frame)?;
+                let found = match &b {
+                    Value::List(l) => contains(l, &a),
+                    Value::Map(m) => m.entries.iter().any(|(k, _)| *k == a),
+                    _ => false,
+                };
+                Value::Bool(found != *negate)
+            }
+            Ir::AddInt(a, b, sub) => match (self.eval(a, frame)?, self.eval(b, frame)?) {
+                (Value::Int(x), Value::Int(y)) => {
+                    let r = if *sub { x.checked_sub(y) } else { x.checked_add(y) };
+                    r.map(Value::Int).unwrap_or_default()
+                }
+                _ => Value::None,
+            },
+            Ir::Concat(a, b) => {
+                let a = self.eval(a, frame)?;
+                let b = self.eval(b, frame)?;
+                if let (Value::Text(x), Value::Text(y)) = (&a, &b) {
+                    return Ok(Value::text(&format!("{x}{y}")));
+                }
+                let mut items = a.as_list().to_vec();
+                items.extend_from_slice(b.as_list());
+                Value::list(items)
+            }
+            Ir::Minus(a, b) => {
+                let a = self.eval(a, frame)?;
+                let b = self.eval(b, frame)?;
+                let Value::List(bl) = &b else { return Ok(a) };
+                let bl = bl.clone();
+                Value::list(a.as_list().iter().filter(|x| !contains(&bl, x)).cloned().collect())
+            }
+            Ir::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i, frame)?);
+                }
+                Value::list(out)
+            }
+            Ir::Record(names, items) => {
+                let mut fields = Vec::with_capacity(items.len());
+                for i in items {
+                    fields.push(self.eval(i, frame)?);
+                }
+                Value::Record(Arc::new(value::Record {
+                    names: names.clone(),
+                    fields,
+                    origin: None,
+                }))
+            }
+            Ir::Builtin(b, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, frame)?);
+                }
+                builtin(*b, vals)
+            }
+            Ir::Fires(r, arg) => {
+                let item = match arg {
+                    Some(a) => self.eval(a, frame)?,
+                    None => Value::None,
+                };
+                let mut f = Vec::new();
+                Value::Bool(self.fires(*r, &item, &mut f)?)
+            }
+        })
+    }
+
+    fn field(&self, b: &Value, access: Access) -> Value {
+        match (access, b) {
+            (Access::Record(i), Value::Record(r)) => r.fields.get(i as usize).cloned().unwrap_or_default(),
+            (Access::Row(c), Value::Row(t, r)) => self.cell(*t, *r, c),
+            (Access::Project(i, flatten), Value::List(l)) => {
+                let mut out = Vec::with_capacity(l.items.len());
+                for item in &l.items {
+                    if let Value::Record(r) = item {
+                        push_projected(&mut out, r.fields.get(i as usize), flatten);
+                    }
+                }
+                Value::list(out)
+            }
+            (Access::ProjectRow(c, flatten), Value::List(l)) => {
+                let mut out = Vec::with_capacity(l.items.len());
+                for item in &l.items {
+                    if let Value::Row(t, r) = item {
+                        let v = self.cell(*t, *r, c);
+                        push_projected(&mut out, Some(&v), flatten);
+                    }
+                }
+                Value::list(out)
+            }
+            _ => Value::None,
+        }
+    }
+
+    fn cell(&self, t: u32, r: u32, c: u32) -> Value {
+        self.policy
+            .tables
+            .get(t as usize)
+            .and_then(|t| t.cells.get(c as usize))
+            .and_then(|col| col.get(r as usize))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn push_projected(out: &mut Vec<Value>, v: Option<&Value>, flatten: bool) {
+    match v {
+        None | Some(Value::None) => {}
+        Some(Value::List(inner)) if flatten => out.extend(inner.items.iter().cloned()),
+        Some(v) => out.push(v.clone()),
+    }
+}
+
+/// Membership, through a hash set built once for long lists.
+fn contains(l: &List, x: &Value) -> bool {
+    if l.items.len() <= 16 {
+        return l.items.contains(x);
+    }
+    l.lookup.get_or_init(|| l.items.iter().cloned().collect()).contains(x)
+}
+
+fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
+    let first = vals.first().cloned().unwrap_or_default();
+    match b {
+        Builtin::Count => Value::Int(first.as_list().len() as i64),
+        Builtin::Empty => Value::Bool(first.as_list().is_empty()),
+        Builtin::Exists => Value::Bool(match &first {
+            Value::None => false,
+            Value::List(l) => !l.items.is_empty(),
+            _ => true,
+        }),
+        Builtin::First => first.as_list().first().cloned().unwrap_or_default(),
+        Builtin::Min | Builtin::Max => {
+            let mut best: Option<&Value> = None;
+            for v in first.as_list() {
+                best = match best {
+                    None if v.compare(v).is_some() => Some(v),
+                    Some(cur) => match v.compare(cur) {
+                        Some(std::cmp::Ordering::Less) if b == Builtin::Min => Some(v),
+                        Some(std::cmp::Ordering::Greater) if b == Builtin::Max => Some(v),
+                        _ => Some(cur),
+                    },
+                    None => None,
+                };
+            }
+            best.cloned().unwrap_or_default()
+        }
+        Builtin::Distinct => {
+            let mut seen = std::collections::HashSet::new();
+            Value::list(first.as_list().iter().filter(|v| seen.insert((*v).clone())).cloned().collect())
+        }
+        Builtin::Sort => {
+            let mut items = first.as_list().to_vec();
+            items.sort_by(|a, b| a.compare(b).unwrap_or(std::cmp::Ordering::Equal));
+            Value::list(items)
+        }
+        Builtin::Compact => Value::list(first.as_list().iter().filter(|v| !matches!(v, Value::None)).cloned().collect()),
+        Builtin::Flatten => {
+            let mut out = Vec::new();
+            for v in first.as_list() {
+                out.extend(v.as_list().iter().cloned());
+            }
+            Value::list(out)
+        }
+        Builtin::Valid => Value::Bool(matches!(&first, Value::Version(v) if matches!(**v, VersionValue::Valid(_)))),
+        Builtin::Keys => match &first {
+            Value::Map(m) => Value::list(m.entries.iter().map(|e| e.0.clone()).collect()),
+            _ => Value::list(Vec::new()),
+        },
+        Builtin::Get => {
+            let key = vals.get(1).cloned().unwrap_or_default();
+            match &first {
+                Value::Map(m) => m.entries.iter().find(|e| e.0 == key).map(|e| e.1.clone()).unwrap_or_default(),
+                _ => Value::None,
+            }
+        }
+        Builtin::OrElse => match first {
+            Value::None => vals.swap_remove(1),
+            v => v,
+        },
+    }
+}
+
+/// A value as text, for messages.
+pub fn display(policy: &Policy, v: &Value) -> String {
+    let display = |v: &Value| display(policy, v);
+    match v {
+        Value::None => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Text(s) => s.to_string(),
+        Value::Date(d) => value::date::format(*d),
+        Value::Version(v) => v.text().to_string(),
+        Value::Enum { ty, variant } => crate::report::json::enum_name(policy, *ty, *variant).to_string(),
+        Value::List(l) => l.items.iter().map(display).collect::<Vec<_>>().join(", "),
+        Value::Record(r) => {
+            let parts: Vec<String> = r.names.iter().zip(&r.fields).map(|(n, v)| format!("{n}: {}", display(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Row(t, r) => {
+            let Some(table) = policy.tables.get(*t as usize) else { return String::new() };
+            let parts: Vec<String> = table
+                .columns
+                .iter()
+                .zip(&table.cells)
+                .map(|(n, col)| format!("{n}: {}", display(col.get(*r as usize).unwrap_or(&Value::None))))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m.entries.iter().map(|(k, v)| format!("{}: {}", display(k), display(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+    }
+}

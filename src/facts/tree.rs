@@ -1,0 +1,141 @@
+//! The untyped tree of a facts document, as parsed from JSON or YAML, with a
+//! byte span for every node and key. The typed conversion (`facts::typed`)
+//! reads it against the policy's declared shape; diagnostics point back into
+//! it through node indexes.
+
+use crate::source::Span;
+
+/// Index of a node in `Tree::nodes`.
+pub type NodeId = u32;
+
+/// A parsed document as a flat arena: `nodes[root]` is the top node, each
+/// node knows its parent so a path can be rebuilt for a diagnostic.
+#[derive(Debug, Default, Clone)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub root: NodeId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The node's text in the source: for a scalar its token, for a
+    /// collection from its opening to its closing.
+    pub span: Span,
+    /// `None` for the root.
+    pub parent: Option<NodeId>,
+    pub value: NodeValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    /// A number as written (`1.10` stays `1.10`), so a version written
+    /// without quotes is not silently read as `1.1`.
+    Number(Box<str>),
+    Str(Box<str>),
+    Seq(Vec<NodeId>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: Box<str>,
+    pub key_span: Span,
+    pub node: NodeId,
+}
+
+impl NodeValue {
+    /// What a person calls this kind of value, for "expected X, found Y".
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            NodeValue::Null => "null",
+            NodeValue::Bool(_) => "a boolean",
+            NodeValue::Number(_) => "a number",
+            NodeValue::Str(_) => "a string",
+            NodeValue::Seq(_) => "a list",
+            NodeValue::Map(_) => "a mapping",
+        }
+    }
+}
+
+impl Tree {
+    pub fn node(&self, id: NodeId) -> &Node {
+        // Ids come from this tree; an out-of-range id is a bug, answered with the root.
+        self.nodes
+            .get(id as usize)
+            .or_else(|| self.nodes.first())
+            .unwrap_or(&EMPTY)
+    }
+
+    /// The child of map node `id` under `key`.
+    pub fn child(&self, id: NodeId, key: &str) -> Option<NodeId> {
+        match &self.node(id).value {
+            NodeValue::Map(entries) => entries.iter().find(|e| &*e.key == key).map(|e| e.node),
+            _ => None,
+        }
+    }
+
+    /// The dotted path of a node from the root: `candidacy.solution.commercial_names[1].nil`.
+    pub fn path(&self, id: NodeId) -> String {
+        let mut segments = Vec::new();
+        let mut cur = id;
+        while let Some(parent) = self.node(cur).parent {
+            match &self.node(parent).value {
+                NodeValue::Map(entries) => {
+                    if let Some(e) = entries.iter().find(|e| e.node == cur) {
+                        segments.push(format!(".{}", e.key));
+                    }
+                }
+                NodeValue::Seq(items) => {
+                    if let Some(i) = items.iter().position(|&n| n == cur) {
+                        segments.push(format!("[{i}]"));
+                    }
+                }
+                _ => {}
+            }
+            if segments.len() > 10_000 {
+                break;
+            }
+            cur = parent;
+        }
+        segments.reverse();
+        let joined = segments.concat();
+        joined.strip_prefix('.').map(str::to_string).unwrap_or(joined)
+    }
+}
+
+static EMPTY: Node = Node {
+    span: Span { start: 0, end: 0 },
+    parent: None,
+    value: NodeValue::Null,
+};
+
+/// Bounds on what a facts parser accepts, each with its own error.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of lists and mappings.
+    pub max_depth: usize,
+    /// Most nodes in one document (after YAML alias expansion).
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_nodes: 1_000_000,
+        }
+    }
+}
+
+/// A facts file that cannot be parsed at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    /// Stable code, `regle::facts::...`.
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+}

@@ -1,0 +1,269 @@
+//! Facts read against the policy's declared shape: the untyped tree of a
+//! JSON or YAML document to typed values. Every mismatch (unknown field,
+//! wrong type, missing field, impossible date, unknown enum value) is a
+//! diagnostic naming the file, the fact's path and its line.
+
+use super::tree::{NodeId, NodeValue, Tree};
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::ir::value::{date, DocRef, List, Map, Origin, Record, VersionValue};
+use crate::ir::{Policy, Type, Value};
+use crate::source::Source;
+use std::sync::{Arc, OnceLock};
+
+/// Most diagnostics reported for one document; past it, one more says so.
+const MAX_ERRORS: usize = 50;
+
+pub struct Reader<'p> {
+    policy: &'p Policy,
+    tree: &'p Tree,
+    source: &'p Source,
+    doc: DocRef,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// Read the top-level mapping of a document as the policy's inputs of one
+/// kind (`registry` or not): one value per input, by input index (`None`
+/// for inputs of the other kind).
+pub fn read_document(
+    policy: &Policy,
+    tree: &Tree,
+    source: &Source,
+    registry: bool,
+) -> Result<Vec<Option<Value>>, Vec<Diagnostic>> {
+    let mut r = Reader {
+        policy,
+        tree,
+        source,
+        doc: if registry { DocRef::Registry } else { DocRef::Input },
+        diags: Vec::new(),
+    };
+    let root = tree.root;
+    let wanted: Vec<(usize, &str, &Type)> = policy
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.registry == registry)
+        .map(|(n, i)| (n, i.name.as_str(), &i.ty))
+        .collect();
+    let mut out = vec![None; policy.inputs.len()];
+    let NodeValue::Map(entries) = &tree.node(root).value else {
+        let names: Vec<String> = wanted.iter().map(|w| format!("`{}`", w.1)).collect();
+        r.error(
+            root,
+            "regle::facts::not_a_mapping",
+            format!("the document must be a mapping with {}", names.join(", ")),
+            format!("found {}", tree.node(root).value.kind_name()),
+            None,
+        );
+        return Err(r.diags);
+    };
+    for e in entries {
+        if !wanted.iter().any(|w| w.1 == &*e.key) {
+            let help = did_you_mean(&e.key, wanted.iter().map(|w| w.1));
+            let d = Diagnostic::error("regle::facts::unknown_field", format!("unknown top-level field `{}`", e.key))
+                .at(source, e.key_span, "not expected here")
+                .help_opt(help);
+            r.diags.push(d);
+        }
+    }
+    for (idx, name, ty) in wanted {
+        match tree.child(root, name) {
+            Some(node) => {
+                let v = r.value(node, ty);
+                if let Some(slot) = out.get_mut(idx) {
+                    *slot = Some(v);
+                }
+            }
+            None => r.error(
+                root,
+                "regle::facts::missing_field",
+                format!("the document has no `{name}`"),
+                format!("`{name}` is missing"),
+                Some(format!("add a top-level `{name}:`")),
+            ),
+        }
+    }
+    if r.diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(r.diags)
+    }
+}
+
+impl Reader<'_> {
+    fn error(&mut self, node: NodeId, code: &'static str, msg: String, label: String, help: Option<String>) {
+        if self.diags.len() == MAX_ERRORS {
+            self.diags.push(Diagnostic::error(
+                "regle::facts::too_many_errors",
+                format!("more than {MAX_ERRORS} problems in `{}`: the rest are not shown", self.source.name),
+            ));
+        }
+        if self.diags.len() > MAX_ERRORS {
+            return;
+        }
+        let span = self.tree.node(node).span;
+        let path = self.tree.path(node);
+        let msg = if path.is_empty() { msg } else { format!("`{path}`: {msg}") };
+        self.diags.push(Diagnostic::error(code, msg).at(self.source, span, label).help_opt(help));
+    }
+
+    fn origin(&self, node: NodeId) -> Option<Origin> {
+        Some(Origin { doc: self.doc, node })
+    }
+
+    fn show(&self, ty: &Type) -> String {
+        let enums: Vec<String> = self.policy.enums.iter().map(|e| e.name.clone()).collect();
+        let records: Vec<String> = self.policy.records.iter().map(|e| e.name.clone()).collect();
+        let tables: Vec<String> = self.policy.tables.iter().map(|e| e.name.clone()).collect();
+        crate::ir::types::Show {
+            ty,
+            enums: &enums,
+            records: &records,
+            tables: &tables,
+        }
+        .to_string()
+    }
+
+    fn mismatch(&mut self, node: NodeId, ty: &Type) -> Value {
+        let found = self.tree.node(node).value.kind_name();
+        let want = match ty.strip_optional() {
+            Type::Text => "a text".to_string(),
+            Type::Int => "a whole number".to_string(),
+            Type::Bool => "`true` or `false`".to_string(),
+            Type::Date => "a date (YYYY-MM-DD)".to_string(),
+            Type::Version => "a version".to_string(),
+            Type::List(_) => "a list".to_string(),
+            Type::Record(_) | Type::Map(_, _) => "a mapping".to_string(),
+            t => self.show(t),
+        };
+        let help = match (&self.tree.node(node).value, ty.strip_optional()) {
+            (NodeValue::Number(_) | NodeValue::Bool(_), Type::Text) => Some("write it in quotes to make it a text".to_string()),
+            (NodeValue::Str(_) | NodeValue::Number(_), Type::List(_)) => Some("write a list: `[a, b]`".to_string()),
+            _ => None,
+        };
+        self.error(node, "regle::facts::wrong_type", format!("expected {want}, found {found}"), format!("expected {want}"), help);
+        Value::None
+    }
+
+    fn value(&mut self, node: NodeId, ty: &Type) -> Value {
+        let tree = self.tree;
+        let n = tree.node(node);
+        if let Type::Optional(inner) = ty {
+            if matches!(n.value, NodeValue::Null) {
+                return Value::None;
+            }
+            return self.value(node, inner);
+        }
+        match (ty, &n.value) {
+            (Type::Error | Type::Any, _) => Value::None,
+            (_, NodeValue::Null) => {
+                let want = self.show(ty);
+                self.error(node, "regle::facts::null", format!("expected {want}, found null"), "no value".to_string(), Some("give a value, or leave the field out if it is optional".to_string()));
+                Value::None
+            }
+            (Type::Text, NodeValue::Str(s)) => Value::text(s),
+            (Type::Int, NodeValue::Number(raw)) => match raw.parse::<i64>() {
+                Ok(i) => Value::Int(i),
+                Err(_) => {
+                    self.error(node, "regle::facts::bad_number", format!("`{raw}` is not a whole number in range"), "not a whole number".to_string(), None);
+                    Value::None
+                }
+            },
+            (Type::Bool, NodeValue::Bool(b)) => Value::Bool(*b),
+            (Type::Date, NodeValue::Str(s)) => match date::parse(s) {
+                Some(d) => Value::Date(d),
+                None => {
+                    self.error(node, "regle::facts::bad_date", format!("`{}` is not a date", s.escape_debug()), "not a date".to_string(), Some("write a real calendar date as YYYY-MM-DD, like 2026-05-20".to_string()));
+                    Value::None
+                }
+            },
+            // A version written without quotes keeps its text as written (`1.10`).
+            (Type::Version, NodeValue::Str(s) | NodeValue::Number(s)) => Value::Version(Arc::new(match crate::version::parse(s) {
+                Ok(v) => VersionValue::Valid(v),
+                Err(_) => VersionValue::Invalid(s.clone()),
+            })),
+            (Type::Enum(e), NodeValue::Str(s)) => {
+                let variants = self.policy.enums.get(*e as usize).map(|e| e.variants.as_slice()).unwrap_or(&[]);
+                match variants.iter().position(|v| **v == **s) {
+                    Some(i) => Value::Enum { ty: *e, variant: i as u32 },
+                    None => {
+                        let help = did_you_mean(s, variants.iter().map(String::as_str))
+                            .unwrap_or_else(|| format!("one of: {}", variants.join(", ")));
+                        self.error(node, "regle::facts::unknown_value", format!("`{}` is not one of the expected values", s.escape_debug()), "unknown value".to_string(), Some(help));
+                        Value::None
+                    }
+                }
+            }
+            (Type::List(inner), NodeValue::Seq(items)) => {
+                let items = items.iter().map(|&i| self.value(i, inner)).collect();
+                Value::List(Arc::new(List {
+                    items,
+                    origin: self.origin(node),
+                    lookup: OnceLock::new(),
+                }))
+            }
+            (Type::Map(k, v), NodeValue::Map(entries)) => {
+                let mut out = Vec::new();
+                for e in entries {
+                    let key = match &**k {
+                        Type::Text => Value::text(&e.key),
+                        _ => Value::None,
+                    };
+                    out.push((key, self.value(e.node, v)));
+                }
+                out.sort_by(|a, b| a.0.compare(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+                Value::Map(Arc::new(Map {
+                    entries: out,
+                    origin: self.origin(node),
+                }))
+            }
+            (Type::Record(r), NodeValue::Map(entries)) => self.record(node, *r, entries),
+            _ => self.mismatch(node, ty),
+        }
+    }
+
+    fn record(&mut self, node: NodeId, r: u32, entries: &[super::tree::Entry]) -> Value {
+        let policy = self.policy;
+        let Some(def) = policy.records.get(r as usize) else {
+            return Value::None;
+        };
+        for e in entries {
+            if !def.fields.iter().any(|f| f.name == *e.key) {
+                let help = did_you_mean(&e.key, def.fields.iter().map(|f| f.name.as_str())).or_else(|| {
+                    let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                    Some(format!("the fields of {} are: {}", def.name, names.join(", ")))
+                });
+                let path = self.tree.path(node);
+                let d = Diagnostic::error(
+                    "regle::facts::unknown_field",
+                    format!("`{path}`: unknown field `{}`", e.key),
+                )
+                .at(self.source, e.key_span, "not a field of this record")
+                .help_opt(help);
+                if self.diags.len() < MAX_ERRORS {
+                    self.diags.push(d);
+                }
+            }
+        }
+        let mut fields = Vec::with_capacity(def.fields.len());
+        for f in &def.fields {
+            match entries.iter().find(|e| *e.key == *f.name) {
+                Some(e) => fields.push(self.value(e.node, &f.ty)),
+                None => match (&f.default, &f.ty) {
+                    (Some(d), _) => fields.push(d.clone()),
+                    (None, Type::Optional(_)) => fields.push(Value::None),
+                    (None, _) => {
+                        let ty = self.show(&f.ty);
+                        self.error(node, "regle::facts::missing_field", format!("missing field `{}`", f.name), format!("`{}` ({ty}) is required", f.name), Some(format!("add `{}:` to this mapping", f.name)));
+                        fields.push(Value::None);
+                    }
+                },
+            }
+        }
+        Value::Record(Arc::new(Record {
+            names: def.names.clone(),
+            fields,
+            origin: self.origin(node),
+        }))
+    }
+}

@@ -1,0 +1,260 @@
+//! The checked policy: names resolved to slots and ids, types known,
+//! tables loaded and indexed. What `check` produces and `eval` runs.
+
+pub mod types;
+pub mod value;
+
+use crate::diag::Severity;
+use crate::source::{Source, Span};
+use std::collections::HashMap;
+use std::sync::Arc;
+pub use types::Type;
+pub use value::Value;
+
+pub type DefId = u32;
+pub type RuleIdx = u32;
+pub type TableId = u32;
+
+#[derive(Debug)]
+pub struct Policy {
+    pub name: String,
+    pub version: Option<String>,
+    /// The report's first field: its name and how to compute it.
+    pub subject: Option<(String, Ir)>,
+    /// Words the human report uses, as the policy writes them.
+    pub labels: HashMap<String, String>,
+    pub enums: Vec<EnumDef>,
+    pub records: Vec<RecordDef>,
+    pub inputs: Vec<InputDef>,
+    pub tables: Vec<Table>,
+    pub documents: Vec<DocumentDef>,
+    pub defs: Vec<Def>,
+    pub decisions: Vec<Decision>,
+    /// Sorted by rule ID: the report's order, whatever the files' order.
+    pub rules: Vec<RuleDef>,
+    /// The frame size needed to evaluate the subject.
+    pub subject_frame: u32,
+}
+
+#[derive(Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub variants: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct RecordDef {
+    pub name: String,
+    pub names: Arc<[Arc<str>]>,
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Debug)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: Type,
+    /// The value an absent field takes (already evaluated).
+    pub default: Option<Value>,
+}
+
+#[derive(Debug)]
+pub struct InputDef {
+    pub name: String,
+    pub ty: Type,
+    pub registry: bool,
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub types: Vec<Type>,
+    /// Column-major cells: `cells[column][row]`.
+    pub cells: Vec<Vec<Value>>,
+    pub rows: u32,
+    /// Hash indexes on column sets, built once at load.
+    pub indexes: Vec<Index>,
+}
+
+#[derive(Debug)]
+pub struct Index {
+    pub columns: Vec<u32>,
+    /// Key to the rows holding it, in table order.
+    pub rows: HashMap<Vec<Value>, Vec<u32>>,
+}
+
+#[derive(Debug)]
+pub struct DocumentDef {
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Debug)]
+pub struct Def {
+    pub name: String,
+    pub params: u32,
+    pub frame: u32,
+    pub body: Ir,
+    pub ty: Type,
+}
+
+#[derive(Debug)]
+pub struct Decision {
+    pub name: String,
+    pub over: Ir,
+    pub var: u32,
+    pub frame: u32,
+    pub key_name: String,
+    pub key: Ir,
+    pub values: Vec<String>,
+    pub labels: Vec<Option<String>>,
+    pub default: u32,
+    pub show: Vec<(String, Ir)>,
+    pub total: Option<String>,
+    pub group_by: Option<Ir>,
+}
+
+#[derive(Debug)]
+pub struct RuleDef {
+    pub id: String,
+    pub title: String,
+    pub cite: Option<String>,
+    pub source: Source,
+    pub span: Span,
+    pub frame: u32,
+    pub for_each: Option<(u32, Ir)>,
+    pub lets: Vec<(u32, Ir)>,
+    pub when: Option<Ir>,
+    pub outcomes: Vec<Outcome>,
+    /// Rules that are exceptions to this one: where one holds for an
+    /// item, this rule does not fire for it.
+    pub exceptions: Vec<RuleIdx>,
+    /// Rules whose decisions this one's replace on the same item.
+    pub overrides: Vec<RuleIdx>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Diagnostic {
+        severity: Severity,
+        guard: Option<Ir>,
+        at: Option<Place>,
+        message: Vec<TemplatePart>,
+    },
+    Decide {
+        decision: u32,
+        value: u32,
+        from: Option<Ir>,
+    },
+    Document {
+        document: u32,
+        with: Vec<(String, Ir)>,
+        status: Ir,
+    },
+}
+
+#[derive(Debug)]
+pub enum TemplatePart {
+    Text(String),
+    Expr(Ir),
+}
+
+/// A path to a fact, for `at`: a base and the field names under it.
+#[derive(Debug)]
+pub struct Place {
+    pub base: PlaceBase,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum PlaceBase {
+    Input(u32),
+    /// A local slot, the rule's own `for` variable or a `let`.
+    Local(u32),
+    Global(DefId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Count,
+    Exists,
+    Empty,
+    First,
+    Min,
+    Max,
+    Distinct,
+    Sort,
+    Valid,
+    Get,
+    Keys,
+    OrElse,
+    Flatten,
+    Compact,
+}
+
+/// How a field is read from a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Record(u32),
+    Row(u32),
+    /// Over a list of records: each element's field, absent ones skipped,
+    /// list fields flattened when the flag is set.
+    Project(u32, bool),
+    /// The same over a list of table rows.
+    ProjectRow(u32, bool),
+}
+
+/// A table query served from an index: the key, computed once per query.
+#[derive(Debug)]
+pub struct IndexLookup {
+    pub table: TableId,
+    pub index: u32,
+    pub key: Vec<Ir>,
+}
+
+#[derive(Debug)]
+pub enum Ir {
+    Const(Value),
+    Local(u32),
+    Global(DefId),
+    Call(DefId, Vec<Ir>),
+    Input(u32),
+    Table(TableId),
+    AsOf,
+    Field(Box<Ir>, Access),
+    Where {
+        src: Box<Ir>,
+        var: u32,
+        cond: Option<Box<Ir>>,
+        lookup: Option<IndexLookup>,
+    },
+    Quant {
+        all: bool,
+        src: Box<Ir>,
+        var: u32,
+        body: Box<Ir>,
+    },
+    If(Box<Ir>, Box<Ir>, Box<Ir>),
+    Not(Box<Ir>),
+    And(Vec<Ir>),
+    Or(Vec<Ir>),
+    Cmp(CmpOp, Box<Ir>, Box<Ir>),
+    In(Box<Ir>, Box<Ir>, bool),
+    AddInt(Box<Ir>, Box<Ir>, bool),
+    Concat(Box<Ir>, Box<Ir>),
+    Minus(Box<Ir>, Box<Ir>),
+    List(Vec<Ir>),
+    Record(Arc<[Arc<str>]>, Vec<Ir>),
+    Builtin(Builtin, Vec<Ir>),
+    Fires(RuleIdx, Option<Box<Ir>>),
+}

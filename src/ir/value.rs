@@ -1,0 +1,277 @@
+//! Runtime values. Cheap to clone (`Arc` inside), `Send + Sync` so a
+//! loaded policy's tables are shared by every worker thread.
+
+use crate::facts::tree::NodeId;
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+/// Where a value came from in a facts document: which document of the
+/// evaluation (the evaluated one, or the registry) and which node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub doc: DocRef,
+    pub node: NodeId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocRef {
+    Input,
+    Registry,
+}
+
+/// A version as read from facts or a table: parsed, or kept as written
+/// when it cannot be read (the policy decides what that means, with
+/// `valid(...)`; comparisons with it are false).
+#[derive(Debug)]
+pub enum VersionValue {
+    Valid(crate::version::Version),
+    Invalid(Box<str>),
+}
+
+impl VersionValue {
+    pub fn text(&self) -> &str {
+        match self {
+            VersionValue::Valid(v) => v.as_str(),
+            VersionValue::Invalid(s) => s,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// An absent optional value.
+    #[default]
+    None,
+    Bool(bool),
+    Int(i64),
+    Text(Arc<str>),
+    /// Days since 1970-01-01.
+    Date(i32),
+    Version(Arc<VersionValue>),
+    Enum {
+        ty: u32,
+        variant: u32,
+    },
+    List(Arc<List>),
+    Record(Arc<Record>),
+    /// A row of a policy table: `(table, row)`.
+    Row(u32, u32),
+    Map(Arc<Map>),
+}
+
+#[derive(Debug, Default)]
+pub struct List {
+    pub items: Vec<Value>,
+    pub origin: Option<Origin>,
+    /// Built on the first `in` test over a long list.
+    pub lookup: OnceLock<std::collections::HashSet<Value>>,
+}
+
+impl List {
+    pub fn new(items: Vec<Value>) -> Arc<List> {
+        Arc::new(List {
+            items,
+            origin: None,
+            lookup: OnceLock::new(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Record {
+    /// Field names, shared by every record of a type.
+    pub names: Arc<[Arc<str>]>,
+    pub fields: Vec<Value>,
+    pub origin: Option<Origin>,
+}
+
+#[derive(Debug, Default)]
+pub struct Map {
+    /// Sorted by key.
+    pub entries: Vec<(Value, Value)>,
+    pub origin: Option<Origin>,
+}
+
+impl Value {
+    pub fn text(s: &str) -> Value {
+        Value::Text(Arc::from(s))
+    }
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(List::new(items))
+    }
+    /// Truth in a condition: `true`; anything absent is false.
+    pub fn is_true(&self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            Value::List(l) => l.origin,
+            Value::Record(r) => r.origin,
+            Value::Map(m) => m.origin,
+            _ => None,
+        }
+    }
+    pub fn as_list(&self) -> &[Value] {
+        match self {
+            Value::List(l) => &l.items,
+            _ => &[],
+        }
+    }
+
+    /// Order for `<`, `min`, `sort`: `None` where the two do not compare
+    /// (different kinds, an unreadable version, an absent value).
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+            (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Version(a), Value::Version(b)) => match (&**a, &**b) {
+                (VersionValue::Valid(a), VersionValue::Valid(b)) => Some(a.cmp(b)),
+                _ => None,
+            },
+            (Value::Enum { ty: ta, variant: a }, Value::Enum { ty: tb, variant: b }) if ta == tb => {
+                Some(a.cmp(b))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::None, Value::None) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Value::Date(a), Value::Date(b)) => a == b,
+            (Value::Version(a), Value::Version(b)) => match (&**a, &**b) {
+                (VersionValue::Valid(a), VersionValue::Valid(b)) => a == b,
+                (VersionValue::Invalid(a), VersionValue::Invalid(b)) => a == b,
+                _ => false,
+            },
+            (Value::Enum { ty: ta, variant: a }, Value::Enum { ty: tb, variant: b }) => {
+                ta == tb && a == b
+            }
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a.items == b.items,
+            (Value::Record(a), Value::Record(b)) => Arc::ptr_eq(a, b) || a.fields == b.fields,
+            (Value::Row(ta, a), Value::Row(tb, b)) => ta == tb && a == b,
+            (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || a.entries == b.entries,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::None => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Text(s) => s.hash(state),
+            Value::Date(d) => d.hash(state),
+            Value::Version(v) => match &**v {
+                VersionValue::Valid(v) => v.hash(state),
+                VersionValue::Invalid(s) => s.hash(state),
+            },
+            Value::Enum { ty, variant } => (ty, variant).hash(state),
+            Value::List(l) => l.items.hash(state),
+            Value::Record(r) => r.fields.hash(state),
+            Value::Row(t, r) => (t, r).hash(state),
+            Value::Map(m) => m.entries.hash(state),
+        }
+    }
+}
+
+/// Calendar dates as days since 1970-01-01 (proleptic Gregorian).
+pub mod date {
+    /// Parse `YYYY-MM-DD`; `None` for anything else or an impossible date.
+    pub fn parse(s: &str) -> Option<i32> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i32> {
+            let part = s.get(r)?;
+            if !part.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()
+        };
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+            return None;
+        }
+        Some(days_from_civil(y, m, d))
+    }
+
+    pub fn format(days: i32) -> String {
+        let (y, m, d) = civil_from_days(days);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    fn is_leap(y: i32) -> bool {
+        (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    }
+
+    fn days_in_month(y: i32, m: i32) -> i32 {
+        match m {
+            2 if is_leap(y) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    // Howard Hinnant's algorithms.
+    pub fn days_from_civil(y: i32, m: i32, d: i32) -> i32 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    pub fn civil_from_days(z: i32) -> (i32, i32, i32) {
+        let z = z + 719_468;
+        let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        (if m <= 2 { y + 1 } else { y }, m, d)
+    }
+
+    /// Today (UTC), from the system clock.
+    pub fn today() -> i32 {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        i32::try_from(secs / 86_400).unwrap_or(0)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn dates_round_trip_and_impossible_dates_are_refused() {
+            for s in ["1970-01-01", "2026-05-20", "2024-02-29", "1999-12-31"] {
+                assert_eq!(super::format(super::parse(s).unwrap_or(-1)), s);
+            }
+            assert_eq!(super::parse("2026-02-30"), None);
+            assert_eq!(super::parse("2025-02-29"), None);
+            assert_eq!(super::parse("2026-5-20"), None);
+            assert!(super::parse("2026-05-20") > super::parse("2026-05-13"));
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The JSON report, written directly (no intermediate tree): it is the
+//! hot path of batch evaluation. Keys come in a fixed order, so the same
+//! input gives a byte-identical report.
+
+use crate::eval::{display, Report};
+use crate::ir::value::date;
+use crate::ir::{Policy, Value};
+use std::fmt::Write;
+
+/// Append `s` as a JSON string (control characters escaped).
+pub fn string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f | 0x7f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
+}
+
+/// Append a value as JSON.
+pub fn value(out: &mut String, policy: &Policy, v: &Value) {
+    match v {
+        Value::None => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Text(s) => string(out, s),
+        Value::Date(d) => string(out, &date::format(*d)),
+        Value::Version(v) => string(out, v.text()),
+        Value::Enum { ty, variant } => string(out, enum_name(policy, *ty, *variant)),
+        Value::List(l) => {
+            out.push('[');
+            for (i, item) in l.items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                value(out, policy, item);
+            }
+            out.push(']');
+        }
+        Value::Record(r) => {
+            out.push('{');
+            for (i, (n, f)) in r.names.iter().zip(&r.fields).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                string(out, n);
+                out.push(':');
+                value(out, policy, f);
+            }
+            out.push('}');
+        }
+        Value::Row(t, r) => {
+            out.push('{');
+            if let Some(table) = policy.tables.get(*t as usize) {
+                for (i, (n, col)) in table.columns.iter().zip(&table.cells).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    string(out, n);
+                    out.push(':');
+                    value(out, policy, col.get(*r as usize).unwrap_or(&Value::None));
+                }
+            }
+            out.push('}');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, v)) in m.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                string(out, &display(policy, k));
+                out.push(':');
+                value(out, policy, v);
+            }
+            out.push('}');
+        }
+    }
+}
+
+pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
+    policy
+        .enums
+        .get(ty as usize)
+        .and_then(|e| e.variants.get(variant as usize))
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+fn key(out: &mut String, k: &str) {
+    string(out, k);
+    out.push(':');
+}
+
+/// Append one report as a compact JSON object.
+pub fn report(out: &mut String, policy: &Policy, r: &Report) {
+    out.push('{');
+    if let Some((name, v)) = &r.subject {
+        key(out, name);
+        value(out, policy, v);
+        out.push(',');
+    }
+    key(out, "policy");
+    out.push('{');
+    key(out, "name");
+    string(out, &policy.name);
+    out.push(',');
+    key(out, "version");
+    match &policy.version {
+        Some(v) => string(out, v),
+        None => out.push_str("null"),
+    }
+    out.push_str("},");
+    key(out, "as_of");
+    string(out, &date::format(r.as_of));
+    out.push(',');
+    key(out, "outcome");
+    string(out, r.outcome.as_str());
+    let rule_id = |i: u32| policy.rules.get(i as usize).map(|r| r.id.as_str()).unwrap_or("");
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for d in &r.decisions {
+        let Some(decl) = policy.decisions.get(d.decision as usize) else { continue };
+        out.push(',');
+        key(out, &decl.name);
+        out.push('[');
+        let mut per_value = vec![0usize; decl.values.len()];
+        for (i, line) in d.lines.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            key(out, &decl.key_name);
+            value(out, policy, &line.key);
+            for ((name, _), v) in decl.show.iter().zip(&line.show) {
+                out.push(',');
+                key(out, name);
+                value(out, policy, v);
+            }
+            out.push(',');
+            key(out, "status");
+            string(out, decl.values.get(line.value as usize).map(String::as_str).unwrap_or(""));
+            out.push(',');
+            key(out, "rule");
+            match line.rule {
+                Some(ri) => string(out, rule_id(ri)),
+                None => out.push_str("null"),
+            }
+            out.push(',');
+            key(out, "from");
+            value(out, policy, &line.from);
+            out.push('}');
+            if let Some(c) = per_value.get_mut(line.value as usize) {
+                *c += 1;
+            }
+        }
+        out.push(']');
+        if let Some(total) = &decl.total {
+            counts.push((total.clone(), d.lines.len()));
+        }
+        for (name, c) in decl.values.iter().zip(per_value) {
+            counts.push((name.clone(), c));
+        }
+    }
+    out.push(',');
+    key(out, "documents");
+    out.push('[');
+    for (i, d) in r.documents.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        key(out, "document");
+        string(out, policy.documents.get(d.document as usize).map(|d| d.name.as_str()).unwrap_or(""));
+        out.push(',');
+        key(out, "rule");
+        string(out, rule_id(d.rule));
+        out.push(',');
+        key(out, "status");
+        string(out, crate::check::DOCUMENT_STATUS_VALUES.get(d.status as usize).copied().unwrap_or(""));
+        for (n, v) in &d.with {
+            out.push(',');
+            key(out, n);
+            value(out, policy, v);
+        }
+        out.push('}');
+    }
+    out.push_str("],");
+    key(out, "diagnostics");
+    out.push('[');
+    let (mut errors, mut warnings) = (0, 0);
+    for (i, d) in r.diagnostics.iter().enumerate() {
+        match d.severity {
+            crate::diag::Severity::Error => errors += 1,
+            crate::diag::Severity::Warning => warnings += 1,
+            crate::diag::Severity::Info => {}
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        key(out, "rule");
+        match d.rule {
+            Some(ri) => string(out, rule_id(ri)),
+            None => out.push_str("null"),
+        }
+        out.push(',');
+        key(out, "severity");
+        string(out, d.severity.as_str());
+        out.push(',');
+        key(out, "message");
+        string(out, &d.message);
+        out.push(',');
+        key(out, "at");
+        match &d.at {
+            Some(a) => string(out, a),
+            None => out.push_str("null"),
+        }
+        out.push(',');
+        key(out, "cite");
+        match d.rule.and_then(|ri| policy.rules.get(ri as usize)).and_then(|r| r.cite.as_deref()) {
+            Some(c) => string(out, c),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+    }
+    out.push_str("],");
+    key(out, "summary");
+    out.push('{');
+    for (name, c) in &counts {
+        key(out, name);
+        let _ = write!(out, "{c},");
+    }
+    key(out, "errors");
+    let _ = write!(out, "{errors},");
+    key(out, "warnings");
+    let _ = write!(out, "{warnings}");
+    out.push_str("}}");
+}

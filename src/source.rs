@@ -1,0 +1,128 @@
+//! Source files and byte spans: what every diagnostic points into.
+//!
+//! Owns the text of policy, table and facts files once loaded, and the
+//! conversion from byte offsets to lines and columns. Knows nothing of what
+//! the text means.
+
+use std::sync::Arc;
+
+/// A half-open byte range `[start, end)` into one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The smallest span covering both.
+    pub fn to(&self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// One loaded file: its display name and its text.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+pub type Source = Arc<SourceFile>;
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        let bytes = text.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            // A lone CR ends a line as well as LF and CRLF do.
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
+        Arc::new(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
+        (line + 1, col + 1)
+    }
+
+    /// The text of the 1-based line `line`, without its end of line.
+    pub fn line_text(&self, line: usize) -> &str {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
+    }
+
+    /// Clamp a span inside the text and onto character boundaries, so that
+    /// a renderer can always slice it.
+    pub fn clamp(&self, span: Span) -> Span {
+        let fix = |mut i: usize| {
+            i = i.min(self.text.len());
+            while i > 0 && !self.text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = fix(span.start);
+        let end = fix(span.end).max(start);
+        Span::new(start, end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_and_all_line_ends() {
+        let f = SourceFile::new("t", "ab\r\nçd\re\nf");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 1));
+        assert_eq!(f.line_col(6), (2, 2)); // after the two-byte ç
+        assert_eq!(f.line_col(8), (3, 1)); // lone CR ends line 2
+        assert_eq!(f.line_text(2), "çd");
+        assert_eq!(f.line_col(10), (4, 1));
+    }
+
+    #[test]
+    fn clamp_lands_on_char_boundaries() {
+        let f = SourceFile::new("t", "é");
+        assert_eq!(f.clamp(Span::new(1, 9)), Span::new(0, 2));
+    }
+}

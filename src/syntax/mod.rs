@@ -1,0 +1,778 @@
+//! Syntax: policy text to the spanned AST (`ast`), through the pest grammar
+//! `grammar/regle.pest`. pest's pairs are a throwaway tree, lowered once,
+//! one function per grammar rule. Syntax errors become diagnostics with a
+//! readable "expected ..." list. Knows nothing of names or types.
+
+pub mod ast;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::source::{Source, Span};
+use ast::*;
+use pest::iterators::Pair;
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/regle.pest"]
+struct RegleParser;
+
+/// Deepest nesting of brackets and parentheses a policy may use. The grammar
+/// is recursive; past this, parsing could exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Parse one policy file.
+pub fn parse(source: &Source) -> Result<Module, Diagnostic> {
+    check_nesting(source)?;
+    let mut pairs = RegleParser::parse(Rule::file, &source.text)
+        .map_err(|e| syntax_error(source, e))?;
+    let file = pairs
+        .next()
+        .ok_or_else(|| internal(source, Span::default(), "empty parse"))?;
+    let lower = Lower { source };
+    let mut items = Vec::new();
+    for pair in file.into_inner() {
+        if pair.as_rule() == Rule::EOI {
+            continue;
+        }
+        items.push(lower.item(pair)?);
+    }
+    Ok(Module {
+        source: source.clone(),
+        items,
+    })
+}
+
+/// A pre-scan, outside strings and comments, that refuses nesting deeper
+/// than `MAX_NESTING` before the recursive parser sees it.
+fn check_nesting(source: &Source) -> Result<(), Diagnostic> {
+    let bytes = source.text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    let mut in_string = false;
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'#' => {
+                    while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                        i += 1;
+                    }
+                }
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err(Diagnostic::error(
+                            "regle::syntax::too_deep",
+                            format!("brackets nested more than {MAX_NESTING} deep"),
+                        )
+                        .at(source, Span::new(i, i + 1), "this one is too deep")
+                        .help("split the expression into named `def`s"));
+                    }
+                }
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn internal(source: &Source, span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "regle::internal",
+        format!("internal error: the parser produced an unexpected tree ({what})"),
+    )
+    .at(source, span, "while reading this")
+    .help("this is a bug in regle; please report it with this file")
+}
+
+fn syntax_error(source: &Source, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let found = found_at(&source.text, start);
+    let end = if end > start {
+        end
+    } else {
+        start + found.1
+    };
+    let (message, label) = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().filter_map(|r| expected_name(*r)).collect();
+            names.sort_unstable();
+            names.dedup();
+            let expected = match names.as_slice() {
+                [] => "something else".to_string(),
+                [one] => (*one).to_string(),
+                [init @ .., last] => format!("{} or {last}", init.join(", ")),
+            };
+            (
+                format!("expected {expected}, found {}", found.0),
+                format!("expected {expected}"),
+            )
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
+    };
+    Diagnostic::error("regle::syntax::unexpected", message).at(
+        source,
+        Span::new(start, end),
+        label,
+    )
+}
+
+/// What stands at `offset`, for "found ...", and its length in bytes.
+fn found_at(text: &str, offset: usize) -> (String, usize) {
+    let rest = text.get(offset..).unwrap_or("");
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".to_string(), 0);
+    };
+    if c == '\n' || c == '\r' {
+        return ("end of line".to_string(), c.len_utf8());
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    if word.is_empty() {
+        (format!("`{}`", c.escape_debug()), c.len_utf8())
+    } else {
+        let len = word.len();
+        (format!("`{word}`"), len)
+    }
+}
+
+/// A grammar rule as a policy author would name it; `None` for rules
+/// that are never worth listing.
+fn expected_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::ident => "a name",
+        Rule::rule_id => "a rule ID (like `HER-01`)",
+        Rule::string | Rule::template => "a quoted string",
+        Rule::integer => "a number",
+        Rule::type_expr => "a type",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::add_expr
+        | Rule::postfix
+        | Rule::paren
+        | Rule::call
+        | Rule::list_lit
+        | Rule::record_lit
+        | Rule::bool_lit
+        | Rule::if_expr
+        | Rule::quantifier
+        | Rule::fires => "an expression",
+        Rule::cmp_op => "a comparison",
+        Rule::add_op => "`+` or `-`",
+        Rule::k_and => "`and`",
+        Rule::k_or => "`or`",
+        Rule::k_where => "`where`",
+        Rule::policy_decl => "`policy`",
+        Rule::enum_decl => "`enum`",
+        Rule::record_decl => "`record`",
+        Rule::input_decl | Rule::input_kind => "`input` or `registry`",
+        Rule::table_decl => "`table`",
+        Rule::document_decl => "`document`",
+        Rule::def_decl => "`def`",
+        Rule::decision_decl => "`decision`",
+        Rule::rule_decl => "`rule`",
+        Rule::cite => "`cite`",
+        Rule::overrides => "`overrides`",
+        Rule::exception_to => "`exception to`",
+        Rule::for_clause => "`for`",
+        Rule::let_clause => "`let`",
+        Rule::when_clause => "`when`",
+        Rule::diag_outcome | Rule::severity => "`error`, `warning` or `info`",
+        Rule::decide_outcome => "`decide`",
+        Rule::document_outcome => "`document`",
+        Rule::field_decl | Rule::column_decl => "a field (`name: Type`)",
+        Rule::field_init => "`name: value`",
+        Rule::variant => "a value name",
+        Rule::params => "`(`",
+        Rule::optional => "`?`",
+        Rule::type_args => "`<`",
+        Rule::policy_version => "`version`",
+        Rule::policy_subject => "`subject`",
+        Rule::policy_label => "`label`",
+        Rule::decision_key => "`key`",
+        Rule::decision_values => "`values`",
+        Rule::decision_default => "`default`",
+        Rule::decision_show => "`show`",
+        Rule::decision_total => "`total`",
+        Rule::decision_group => "`group by`",
+        Rule::interp => "`{`",
+        Rule::guard => "`if`",
+        _ => return None,
+    })
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+struct Lower<'s> {
+    source: &'s Source,
+}
+
+type R<T> = Result<T, Diagnostic>;
+
+impl Lower<'_> {
+    fn bug(&self, pair: &Pair<Rule>, what: &str) -> Diagnostic {
+        internal(self.source, span_of(pair), what)
+    }
+
+    fn next<'i>(
+        &self,
+        it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+        parent: &Pair<'i, Rule>,
+    ) -> R<Pair<'i, Rule>> {
+        it.next()
+            .ok_or_else(|| self.bug(parent, "missing child"))
+    }
+
+    fn item(&self, pair: Pair<Rule>) -> R<Item> {
+        Ok(match pair.as_rule() {
+            Rule::policy_decl => Item::Policy(self.policy(pair)?),
+            Rule::enum_decl => {
+                let mut it = pair.clone().into_inner();
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let variants = it.map(|p| self.variant(p)).collect::<R<_>>()?;
+                Item::Enum(EnumDecl { name, variants })
+            }
+            Rule::record_decl => {
+                let mut it = pair.clone().into_inner();
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let fields = it.map(|p| self.field_decl(p)).collect::<R<_>>()?;
+                Item::Record(RecordDecl { name, fields })
+            }
+            Rule::input_decl => {
+                let mut it = pair.clone().into_inner();
+                let kind = match self.next(&mut it, &pair)?.as_str() {
+                    "registry" => InputKind::Registry,
+                    _ => InputKind::Input,
+                };
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let ty = self.type_expr(self.next(&mut it, &pair)?)?;
+                Item::Input(InputDecl { kind, name, ty })
+            }
+            Rule::table_decl => {
+                let mut it = pair.clone().into_inner();
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let path = self.string(self.next(&mut it, &pair)?);
+                let columns = it.map(|p| self.field_decl(p)).collect::<R<_>>()?;
+                Item::Table(TableDecl {
+                    name,
+                    path,
+                    columns,
+                })
+            }
+            Rule::document_decl => {
+                let mut it = pair.clone().into_inner();
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let title = self.string(self.next(&mut it, &pair)?);
+                Item::Document(DocumentDecl { name, title })
+            }
+            Rule::def_decl => Item::Def(self.def(pair)?),
+            Rule::decision_decl => Item::Decision(self.decision(pair)?),
+            Rule::rule_decl => Item::Rule(self.rule(pair)?),
+            _ => return Err(self.bug(&pair, "item")),
+        })
+    }
+
+    fn policy(&self, pair: Pair<Rule>) -> R<PolicyDecl> {
+        let span = span_of(&pair);
+        let mut it = pair.clone().into_inner();
+        let name = self.string(self.next(&mut it, &pair)?);
+        let mut decl = PolicyDecl {
+            name,
+            version: None,
+            subject: None,
+            labels: Vec::new(),
+            span,
+        };
+        for attr in it {
+            let mut inner = attr.clone().into_inner();
+            match attr.as_rule() {
+                Rule::policy_version => {
+                    decl.version = Some(self.string(self.next(&mut inner, &attr)?))
+                }
+                Rule::policy_subject => {
+                    let name = self.ident(self.next(&mut inner, &attr)?);
+                    decl.subject = Some((name, self.expr(self.next(&mut inner, &attr)?)?));
+                }
+                Rule::policy_label => {
+                    let name = self.ident(self.next(&mut inner, &attr)?);
+                    decl.labels
+                        .push((name, self.string(self.next(&mut inner, &attr)?)));
+                }
+                _ => return Err(self.bug(&attr, "policy attribute")),
+            }
+        }
+        Ok(decl)
+    }
+
+    fn variant(&self, pair: Pair<Rule>) -> R<Variant> {
+        let mut it = pair.clone().into_inner();
+        let name = self.ident(self.next(&mut it, &pair)?);
+        let label = it.next().map(|p| self.string(p));
+        Ok(Variant { name, label })
+    }
+
+    fn field_decl(&self, pair: Pair<Rule>) -> R<FieldDecl> {
+        let mut it = pair.clone().into_inner();
+        let name = self.ident(self.next(&mut it, &pair)?);
+        let ty = self.type_expr(self.next(&mut it, &pair)?)?;
+        let default = it.next().map(|p| self.expr(p)).transpose()?;
+        Ok(FieldDecl { name, ty, default })
+    }
+
+    fn def(&self, pair: Pair<Rule>) -> R<DefDecl> {
+        let mut it = pair.clone().into_inner().peekable();
+        let name = self.ident(self.next(&mut it, &pair)?);
+        let mut params = None;
+        let mut ret = None;
+        let mut body = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::params => {
+                    let mut list = Vec::new();
+                    for param in p.into_inner() {
+                        let mut pi = param.clone().into_inner();
+                        let n = self.ident(self.next(&mut pi, &param)?);
+                        let t = self.type_expr(self.next(&mut pi, &param)?)?;
+                        list.push((n, t));
+                    }
+                    params = Some(list);
+                }
+                Rule::type_expr => ret = Some(self.type_expr(p)?),
+                Rule::expr => body = Some(self.expr(p)?),
+                _ => return Err(self.bug(&p, "def")),
+            }
+        }
+        let body = body.ok_or_else(|| self.bug(&pair, "def body"))?;
+        Ok(DefDecl {
+            name,
+            params,
+            ret,
+            body,
+        })
+    }
+
+    fn decision(&self, pair: Pair<Rule>) -> R<DecisionDecl> {
+        let span = span_of(&pair);
+        let mut it = pair.clone().into_inner();
+        let name = self.ident(self.next(&mut it, &pair)?);
+        let var = self.ident(self.next(&mut it, &pair)?);
+        let over = self.expr(self.next(&mut it, &pair)?)?;
+        let mut d = DecisionDecl {
+            name,
+            var,
+            over,
+            key: None,
+            values: Vec::new(),
+            default: None,
+            show: Vec::new(),
+            total: None,
+            group_by: None,
+            span,
+        };
+        for attr in it {
+            let rule = attr.as_rule();
+            let mut inner = attr.clone().into_inner();
+            match rule {
+                Rule::decision_key => {
+                    let n = self.ident(self.next(&mut inner, &attr)?);
+                    d.key = Some((n, self.expr(self.next(&mut inner, &attr)?)?));
+                }
+                Rule::decision_values => {
+                    for v in inner {
+                        d.values.push(self.variant(v)?);
+                    }
+                }
+                Rule::decision_default => d.default = Some(self.ident(self.next(&mut inner, &attr)?)),
+                Rule::decision_show => {
+                    for f in inner {
+                        d.show.push(self.field_init(f)?);
+                    }
+                }
+                Rule::decision_total => d.total = Some(self.ident(self.next(&mut inner, &attr)?)),
+                Rule::decision_group => d.group_by = Some(self.expr(self.next(&mut inner, &attr)?)?),
+                _ => return Err(self.bug(&attr, "decision attribute")),
+            }
+        }
+        Ok(d)
+    }
+
+    fn rule(&self, pair: Pair<Rule>) -> R<RuleDecl> {
+        let span = span_of(&pair);
+        let mut it = pair.clone().into_inner();
+        let id = self.ident(self.next(&mut it, &pair)?);
+        let title = self.string(self.next(&mut it, &pair)?);
+        let mut r = RuleDecl {
+            id,
+            title,
+            cite: None,
+            overrides: Vec::new(),
+            exception_to: None,
+            for_each: None,
+            lets: Vec::new(),
+            when: None,
+            outcomes: Vec::new(),
+            span,
+        };
+        for clause in it {
+            let rule = clause.as_rule();
+            let cspan = span_of(&clause);
+            let mut inner = clause.clone().into_inner();
+            match rule {
+                Rule::cite => r.cite = Some(self.string(self.next(&mut inner, &clause)?)),
+                Rule::overrides => r.overrides.extend(inner.map(|p| self.ident(p))),
+                Rule::exception_to => {
+                    r.exception_to = Some(self.ident(self.next(&mut inner, &clause)?))
+                }
+                Rule::for_clause => {
+                    let v = self.ident(self.next(&mut inner, &clause)?);
+                    r.for_each = Some((v, self.expr(self.next(&mut inner, &clause)?)?));
+                }
+                Rule::let_clause => {
+                    let v = self.ident(self.next(&mut inner, &clause)?);
+                    r.lets.push((v, self.expr(self.next(&mut inner, &clause)?)?));
+                }
+                Rule::when_clause => r.when = Some(self.expr(self.next(&mut inner, &clause)?)?),
+                Rule::diag_outcome => {
+                    let sev = self.next(&mut inner, &clause)?;
+                    let severity = match sev.as_str() {
+                        "error" => Severity::Error,
+                        "warning" => Severity::Warning,
+                        _ => Severity::Info,
+                    };
+                    let mut at = None;
+                    let mut guard = None;
+                    let mut message = None;
+                    for p in inner {
+                        match p.as_rule() {
+                            Rule::guard => {
+                                let mut g = p.clone().into_inner();
+                                guard = Some(self.expr(self.next(&mut g, &p)?)?);
+                            }
+                            Rule::expr => at = Some(self.expr(p)?),
+                            Rule::template => message = Some(self.template(p)?),
+                            _ => return Err(self.bug(&p, "diagnostic outcome")),
+                        }
+                    }
+                    let message = message.ok_or_else(|| self.bug(&clause, "message"))?;
+                    r.outcomes.push(Outcome::Diagnostic {
+                        severity,
+                        guard,
+                        at,
+                        message,
+                        span: cspan,
+                    });
+                }
+                Rule::decide_outcome => {
+                    let decision = self.ident(self.next(&mut inner, &clause)?);
+                    let value = self.ident(self.next(&mut inner, &clause)?);
+                    let from = inner.next().map(|p| self.expr(p)).transpose()?;
+                    r.outcomes.push(Outcome::Decide {
+                        decision,
+                        value,
+                        from,
+                        span: cspan,
+                    });
+                }
+                Rule::document_outcome => {
+                    let document = self.ident(self.next(&mut inner, &clause)?);
+                    let mut with = Vec::new();
+                    let mut status = None;
+                    for p in inner {
+                        match p.as_rule() {
+                            Rule::field_init => with.push(self.field_init(p)?),
+                            Rule::expr => status = Some(self.expr(p)?),
+                            _ => return Err(self.bug(&p, "document outcome")),
+                        }
+                    }
+                    let status = status.ok_or_else(|| self.bug(&clause, "status"))?;
+                    r.outcomes.push(Outcome::Document {
+                        document,
+                        with,
+                        status,
+                        span: cspan,
+                    });
+                }
+                _ => return Err(self.bug(&clause, "rule clause")),
+            }
+        }
+        Ok(r)
+    }
+
+    fn field_init(&self, pair: Pair<Rule>) -> R<(Ident, Expr)> {
+        let mut it = pair.clone().into_inner();
+        let n = self.ident(self.next(&mut it, &pair)?);
+        Ok((n, self.expr(self.next(&mut it, &pair)?)?))
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: span_of(&pair),
+        }
+    }
+
+    fn string(&self, pair: Pair<Rule>) -> Str {
+        let span = span_of(&pair);
+        let raw = pair.as_str();
+        let inner = raw
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(raw);
+        Str {
+            value: unescape(inner),
+            span,
+        }
+    }
+
+    fn template(&self, pair: Pair<Rule>) -> R<Template> {
+        let span = span_of(&pair);
+        let mut parts = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::tpl_text => parts.push(TemplatePart::Text(unescape(p.as_str()))),
+                Rule::interp => {
+                    let mut it = p.clone().into_inner();
+                    parts.push(TemplatePart::Expr(self.expr(self.next(&mut it, &p)?)?));
+                }
+                _ => return Err(self.bug(&p, "template")),
+            }
+        }
+        Ok(Template { parts, span })
+    }
+
+    fn type_expr(&self, pair: Pair<Rule>) -> R<TypeExpr> {
+        let span = span_of(&pair);
+        let mut it = pair.clone().into_inner();
+        let name = self.ident(self.next(&mut it, &pair)?);
+        let mut args = Vec::new();
+        let mut optional = false;
+        for p in it {
+            match p.as_rule() {
+                Rule::type_args => {
+                    for a in p.into_inner() {
+                        args.push(self.type_expr(a)?);
+                    }
+                }
+                Rule::optional => optional = true,
+                _ => return Err(self.bug(&p, "type")),
+            }
+        }
+        Ok(TypeExpr {
+            name,
+            args,
+            optional,
+            span,
+        })
+    }
+
+    fn expr(&self, pair: Pair<Rule>) -> R<Expr> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut it = pair
+            .clone()
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::k_and | Rule::k_or | Rule::k_where));
+        match rule {
+            Rule::expr => {
+                let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                for cond in it {
+                    let cond = self.expr(cond)?;
+                    let s = acc.span.to(cond.span);
+                    acc = Expr {
+                        kind: ExprKind::Where(Box::new(acc), Box::new(cond)),
+                        span: s,
+                    };
+                }
+                Ok(acc)
+            }
+            Rule::or_expr | Rule::and_expr => {
+                let mut items: Vec<Expr> = it.map(|p| self.expr(p)).collect::<R<_>>()?;
+                if items.len() == 1 {
+                    return items.pop().ok_or_else(|| self.bug(&pair, "operand"));
+                }
+                let kind = if rule == Rule::or_expr {
+                    ExprKind::Or(items)
+                } else {
+                    ExprKind::And(items)
+                };
+                Ok(Expr { kind, span })
+            }
+            Rule::not_expr => {
+                let parts: Vec<Pair<Rule>> = it.collect();
+                let nots = parts.iter().filter(|p| p.as_rule() == Rule::not_op).count();
+                let last = parts
+                    .into_iter()
+                    .last()
+                    .ok_or_else(|| self.bug(&pair, "not operand"))?;
+                let mut e = self.expr(last)?;
+                for _ in 0..nots {
+                    e = Expr {
+                        kind: ExprKind::Not(Box::new(e)),
+                        span,
+                    };
+                }
+                Ok(e)
+            }
+            Rule::cmp_expr => {
+                let lhs = self.expr(self.next(&mut it, &pair)?)?;
+                let Some(op) = it.next() else { return Ok(lhs) };
+                let rhs = self.expr(self.next(&mut it, &pair)?)?;
+                let op_text: String = op.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+                let op = match op_text.as_str() {
+                    "==" => CmpOp::Eq,
+                    "!=" => CmpOp::Ne,
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    ">=" => CmpOp::Ge,
+                    "in" => CmpOp::In,
+                    _ => CmpOp::NotIn,
+                };
+                Ok(Expr {
+                    kind: ExprKind::Cmp(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
+            }
+            Rule::add_expr => {
+                let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                while let Some(op) = it.next() {
+                    let rhs = self.expr(self.next(&mut it, &pair)?)?;
+                    let op = if op.as_str() == "+" { AddOp::Add } else { AddOp::Sub };
+                    let s = acc.span.to(rhs.span);
+                    acc = Expr {
+                        kind: ExprKind::Add(op, Box::new(acc), Box::new(rhs)),
+                        span: s,
+                    };
+                }
+                Ok(acc)
+            }
+            Rule::postfix => {
+                let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                for field in it {
+                    let f = self.ident(field);
+                    let s = acc.span.to(f.span);
+                    acc = Expr {
+                        kind: ExprKind::Field(Box::new(acc), f),
+                        span: s,
+                    };
+                }
+                Ok(acc)
+            }
+            Rule::paren => self.expr(self.next(&mut it, &pair)?),
+            Rule::if_expr => {
+                let c = self.expr(self.next(&mut it, &pair)?)?;
+                let t = self.expr(self.next(&mut it, &pair)?)?;
+                let e = self.expr(self.next(&mut it, &pair)?)?;
+                Ok(Expr {
+                    kind: ExprKind::If(Box::new(c), Box::new(t), Box::new(e)),
+                    span,
+                })
+            }
+            Rule::quantifier => {
+                let kind = match self.next(&mut it, &pair)?.as_str() {
+                    "any" => QuantKind::Any,
+                    _ => QuantKind::All,
+                };
+                let var = self.ident(self.next(&mut it, &pair)?);
+                let over = self.expr(self.next(&mut it, &pair)?)?;
+                let body = self.expr(self.next(&mut it, &pair)?)?;
+                Ok(Expr {
+                    kind: ExprKind::Quant(kind, var, Box::new(over), Box::new(body)),
+                    span,
+                })
+            }
+            Rule::fires => {
+                let id = self.ident(self.next(&mut it, &pair)?);
+                let arg = it.next().map(|p| self.expr(p)).transpose()?.map(Box::new);
+                Ok(Expr {
+                    kind: ExprKind::Fires(id, arg),
+                    span,
+                })
+            }
+            Rule::call => {
+                let name = self.ident(self.next(&mut it, &pair)?);
+                let args = it.map(|p| self.expr(p)).collect::<R<_>>()?;
+                Ok(Expr {
+                    kind: ExprKind::Call(name, args),
+                    span,
+                })
+            }
+            Rule::bool_lit => Ok(Expr {
+                kind: ExprKind::Bool(pair.as_str().starts_with('t')),
+                span,
+            }),
+            Rule::integer => match pair.as_str().parse::<i64>() {
+                Ok(n) => Ok(Expr {
+                    kind: ExprKind::Int(n),
+                    span,
+                }),
+                Err(_) => Err(Diagnostic::error(
+                    "regle::syntax::number_too_large",
+                    "this number does not fit in a 64-bit integer",
+                )
+                .at(self.source, span, "too large")),
+            },
+            Rule::string => Ok(Expr {
+                kind: ExprKind::Str(self.string(pair).value),
+                span,
+            }),
+            Rule::list_lit => {
+                let items = it.map(|p| self.expr(p)).collect::<R<_>>()?;
+                Ok(Expr {
+                    kind: ExprKind::List(items),
+                    span,
+                })
+            }
+            Rule::record_lit => {
+                let fields = it.map(|p| self.field_init(p)).collect::<R<_>>()?;
+                Ok(Expr {
+                    kind: ExprKind::Record(fields),
+                    span,
+                })
+            }
+            Rule::ident => Ok(Expr {
+                kind: ExprKind::Name(self.ident(pair)),
+                span,
+            }),
+            _ => Err(self.bug(&pair, "expression")),
+        }
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
