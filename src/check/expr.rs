@@ -495,6 +495,23 @@ impl Checker<'_> {
                 (Ir::Call(d, irs), ret)
             }
             Some(ValueName::Builtin(b)) => self.builtin(e, name, b, args, scope, src),
+            None if name.name == "date" => {
+                // `date("YYYY-MM-DD")`: a date written in the policy, read once here.
+                match args {
+                    [Expr { kind: ExprKind::Str(s), span }] => match crate::ir::value::date::parse(s) {
+                        Some(d) => (Ir::Const(Value::Date(d)), Type::Date),
+                        None => {
+                            self.err("regle::check::bad_date", src, *span, format!("`{}` is not a date", s.escape_debug()), "not a date")
+                                .help = Some("write a real calendar date as \"YYYY-MM-DD\", like \"2026-05-20\"".to_string());
+                            error()
+                        }
+                    },
+                    _ => {
+                        self.err("regle::check::arity", src, e.span, "`date` takes one quoted date, like `date(\"2026-05-20\")`", "not a date literal");
+                        error()
+                    }
+                }
+            }
             _ => {
                 let mut known: Vec<&str> = self
                     .values
@@ -503,8 +520,9 @@ impl Checker<'_> {
                     .map(|(k, _)| k.as_str())
                     .collect();
                 known.push("fires");
+                known.push("date");
                 let help = did_you_mean(&name.name, known.iter().copied())
-                    .unwrap_or_else(|| "the built-in functions are count, exists, empty, first, min, max, distinct, sort, valid, get, keys, or_else, flatten, compact and fires".to_string());
+                    .unwrap_or_else(|| "the built-in functions are count, sum, exists, empty, first, min, max, distinct, sort, valid, get, keys, or_else, flatten, compact, date and fires".to_string());
                 self.err("regle::check::unknown_function", src, name.span, format!("unknown function `{}`", name.name), "not a function")
                     .help = Some(help);
                 for a in args {
@@ -561,6 +579,10 @@ impl Checker<'_> {
             Builtin::Distinct | Builtin::Sort => match elem {
                 Some(t) => Type::list(t),
                 None => expect(self, "a list"),
+            },
+            Builtin::Sum => match elem {
+                Some(Type::Int | Type::Error | Type::Any) => Type::Int,
+                _ => expect(self, "a list of whole numbers"),
             },
             Builtin::Compact => match elem {
                 Some(t) => Type::list(t.strip_optional().clone()),

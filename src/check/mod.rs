@@ -284,6 +284,7 @@ impl<'a> Checker<'a> {
             ("or_else", Builtin::OrElse),
             ("flatten", Builtin::Flatten),
             ("compact", Builtin::Compact),
+            ("sum", Builtin::Sum),
         ] {
             c.values.insert(name.to_string(), (ValueName::Builtin(b), None));
         }
@@ -461,6 +462,13 @@ impl<'a> Checker<'a> {
                                     .also(&psrc, pspan, "first declared here")
                                     .help("a rule ID names one rule; give this one its own ID, or merge the two"),
                             );
+                            // Still checked, for the problems in its body.
+                            self.rules.push(RuleSlot {
+                                decl: r,
+                                src: src.clone(),
+                                for_type: None,
+                                in_progress: false,
+                            });
                             continue;
                         }
                         self.rule_ids.insert(r.id.name.clone(), self.rules.len() as u32);
@@ -1160,8 +1168,12 @@ impl<'a> Checker<'a> {
         let rules: Vec<RuleDef> = order.into_iter().map(|(_, r)| r).collect();
         let defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
         let decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
+        // Errors first, then in reading order.
         let mut warnings = self.diags;
-        warnings.sort_by_key(|d| d.severity);
+        warnings.sort_by(|a, b| {
+            let place = |d: &Diagnostic| d.primary.as_ref().map(|p| (p.source.name.clone(), p.span.start));
+            a.severity.cmp(&b.severity).then_with(|| place(a).cmp(&place(b)))
+        });
         let policy = Policy {
             name: pdecl.name.value.clone(),
             version: pdecl.version.as_ref().map(|v| v.value.clone()),

@@ -78,12 +78,14 @@ pub fn load(
             return None;
         }
     };
+    // A missing column is reported, and the others are still read.
     let mut positions = Vec::new();
     let mut missing = false;
     for (name, _, span) in columns {
         match headers.iter().position(|h| h == name) {
-            Some(i) => positions.push(i),
+            Some(i) => positions.push(Some(i)),
             None => {
+                positions.push(None);
                 missing = true;
                 let help = did_you_mean(name, headers.iter().map(String::as_str))
                     .unwrap_or_else(|| format!("its columns are: {}", headers.join(", ")));
@@ -99,9 +101,6 @@ pub fn load(
             }
         }
     }
-    if missing {
-        return None;
-    }
     let mut cells: Vec<Vec<Value>> = vec![Vec::new(); columns.len()];
     let mut interned: Vec<HashMap<String, Value>> = vec![HashMap::new(); columns.len()];
     let mut rows = 0u32;
@@ -114,9 +113,9 @@ pub fn load(
                 return None;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(1);
-        let line_span = line_span(&src, line);
+        let (line, start) = record.position().map(|p| (p.line() as usize, p.byte() as usize)).unwrap_or((1, 0));
         for (c, ((name, ty, _), &pos)) in columns.iter().zip(&positions).enumerate() {
+            let Some(pos) = pos else { continue };
             let cell = record.get(pos).unwrap_or("");
             let (Some(column), Some(intern)) = (cells.get_mut(c), interned.get_mut(c)) else {
                 continue;
@@ -138,7 +137,7 @@ pub fn load(
                                 "regle::table::bad_cell",
                                 format!("column `{name}` of `{display}`, line {line}: {what}"),
                             )
-                            .at(&src, line_span, format!("`{}` here", cell.escape_debug()))
+                            .at(&src, Span::new(start, start + src.line_text(line).len()), format!("`{}` here", cell.escape_debug()))
                             .also(decl_source, decl_span, "the table is declared here"),
                         );
                     }
@@ -148,25 +147,10 @@ pub fn load(
         }
         rows += 1;
     }
-    if errors > 0 {
+    if errors > 0 || missing {
         return None;
     }
     Some(LoadedTable { cells, rows })
-}
-
-fn line_span(src: &SourceFile, line: usize) -> Span {
-    let text = src.line_text(line);
-    let (mut start, mut l) = (0usize, 1usize);
-    for (i, b) in src.text.bytes().enumerate() {
-        if l == line {
-            start = i;
-            break;
-        }
-        if b == b'\n' {
-            l += 1;
-        }
-    }
-    Span::new(start, start + text.len())
 }
 
 fn csv_error(src: &crate::source::Source, e: &csv::Error) -> Diagnostic {

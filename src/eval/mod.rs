@@ -735,6 +735,10 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
             items.sort_by(|a, b| a.compare(b).unwrap_or(std::cmp::Ordering::Equal));
             Value::list(items)
         }
+        Builtin::Sum => Value::Int(first.as_list().iter().fold(0i64, |acc, v| match v {
+            Value::Int(i) => acc.saturating_add(*i),
+            _ => acc,
+        })),
         Builtin::Compact => Value::list(first.as_list().iter().filter(|v| !matches!(v, Value::None)).cloned().collect()),
         Builtin::Flatten => {
             let mut out = Vec::new();

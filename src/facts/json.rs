@@ -901,7 +901,7 @@ mod tests {
         }
     }
 
-    fn value<'t>(tree: &'t Tree, id: NodeId) -> &'t NodeValue {
+    fn value(tree: &Tree, id: NodeId) -> &NodeValue {
         &tree.node(id).value
     }
 
@@ -1054,9 +1054,9 @@ mod tests {
             max_depth: 64,
             max_nodes: 10,
         };
-        let text = format!("[{}]", vec!["1"; 9].join(","));
+        let text = format!("[{}]", ["1"; 9].join(","));
         assert!(parse_json(&text, 0, &limits).is_ok());
-        let text = format!("[{}]", vec!["1"; 10].join(","));
+        let text = format!("[{}]", ["1"; 10].join(","));
         let e = parse_json(&text, 0, &limits).unwrap_err();
         assert_eq!(e.code, CODE_TOO_LARGE);
     }

@@ -961,7 +961,7 @@ mod tests {
         assert!(started.elapsed().as_secs() < 5);
         // Long strings copied many times hit the text budget.
         let long = "x".repeat(1 << 20);
-        let text = format!("a: &a {long}\nb: [{}]\n", vec!["*a"; 100].join(", "));
+        let text = format!("a: &a {long}\nb: [{}]\n", ["*a"; 100].join(", "));
         assert_eq!(err(&text).code, CODE_TOO_LARGE);
         let small = Limits {
             max_depth: 64,

@@ -200,6 +200,7 @@ pub enum Builtin {
     OrElse,
     Flatten,
     Compact,
+    Sum,
 }
 
 /// How a field is read from a value.

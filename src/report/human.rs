@@ -26,7 +26,10 @@ impl Style {
 }
 
 fn label<'a>(policy: &'a Policy, word: &'a str) -> &'a str {
-    policy.labels.get(word).map(String::as_str).unwrap_or(word)
+    policy.labels.get(word).map(String::as_str).unwrap_or(match word {
+        "as_of" => "as of",
+        w => w,
+    })
 }
 
 /// Write one report as text.
@@ -50,53 +53,11 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
         crate::ir::value::date::format(r.as_of)
     );
     let rule = |i: u32| policy.rules.get(i as usize);
-    for d in &r.decisions {
-        let Some(decl) = policy.decisions.get(d.decision as usize) else { continue };
-        let _ = writeln!(out, "\n{}", style.paint("1", &format!("{} ({})", l(&decl.name), d.lines.len())));
-        for (vi, vname) in decl.values.iter().enumerate() {
-            let lines: Vec<_> = d.lines.iter().filter(|x| x.value as usize == vi).collect();
-            if lines.is_empty() {
-                continue;
-            }
-            let vlabel = decl.labels.get(vi).cloned().flatten().unwrap_or_else(|| vname.clone());
-            let _ = writeln!(out, "  {} ({})", style.paint("1;36", &vlabel), lines.len());
-            let mut last_group = None;
-            for line in lines {
-                let group = display(policy, &line.group);
-                if decl.group_by.is_some() && last_group.as_ref() != Some(&group) {
-                    let _ = writeln!(out, "    {}", style.paint("1", &clean(&group)));
-                    last_group = Some(group);
-                }
-                let mut text = format!("      {}", clean(&display(policy, &line.key)));
-                if let Some(r) = line.rule.and_then(rule) {
-                    let _ = write!(text, "  [{}: {}]", r.id, clean(&r.title));
-                }
-                if !matches!(line.from, crate::ir::Value::None) {
-                    let _ = write!(text, "  {} {}", l("from"), clean(&display(policy, &line.from)));
-                }
-                let _ = writeln!(out, "{text}");
-            }
-        }
-    }
-    if !r.documents.is_empty() {
-        let _ = writeln!(out, "\n{}", style.paint("1", l("documents")));
-        for d in &r.documents {
-            let status = crate::check::DOCUMENT_STATUS_VALUES.get(d.status as usize).copied().unwrap_or("");
-            let mark = match d.status {
-                0 => style.paint("32", "✓"),
-                1 => style.paint("33", "~"),
-                _ => style.paint("31", "✗"),
-            };
-            let title = policy.documents.get(d.document as usize).map(|d| d.title.as_str()).unwrap_or("");
-            let extra: Vec<String> = d.with.iter().map(|(n, v)| format!("{n} {}", clean(&display(policy, v)))).collect();
-            let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
-            let id = rule(d.rule).map(|r| r.id.as_str()).unwrap_or("");
-            let _ = writeln!(out, "  {mark} {}{extra}: {} [{id}]", clean(title), l(status));
-        }
-    }
     if !r.diagnostics.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint("1", l("diagnostics")));
-        for d in &r.diagnostics {
+        let mut diags: Vec<_> = r.diagnostics.iter().collect();
+        diags.sort_by_key(|d| d.severity);
+        for d in diags {
             let sev = match d.severity {
                 Severity::Error => style.paint("1;31", l("error")),
                 Severity::Warning => style.paint("1;33", l("warning")),
@@ -126,5 +87,69 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
                 let _ = writeln!(out, "    {}", style.paint("2", &format!("« {} »", clean(cite))));
             }
         }
+    }
+    if !r.documents.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint("1", l("documents")));
+        for d in &r.documents {
+            let status = crate::check::DOCUMENT_STATUS_VALUES.get(d.status as usize).copied().unwrap_or("");
+            let mark = match d.status {
+                0 => style.paint("32", "✓"),
+                1 => style.paint("33", "~"),
+                _ => style.paint("31", "✗"),
+            };
+            let title = policy.documents.get(d.document as usize).map(|d| d.title.as_str()).unwrap_or("");
+            let extra: Vec<String> = d.with.iter().map(|(n, v)| format!("{n} {}", clean(&display(policy, v)))).collect();
+            let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+            let id = rule(d.rule).map(|r| r.id.as_str()).unwrap_or("");
+            let _ = writeln!(out, "  {mark} {}{extra}: {} [{id}]", clean(title), l(status));
+        }
+    }
+    for d in &r.decisions {
+        let Some(decl) = policy.decisions.get(d.decision as usize) else { continue };
+        let _ = writeln!(out, "\n{}", style.paint("1", &format!("{} ({})", l(&decl.name), d.lines.len())));
+        for (vi, vname) in decl.values.iter().enumerate() {
+            let lines: Vec<_> = d.lines.iter().filter(|x| x.value as usize == vi).collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let vlabel = decl.labels.get(vi).cloned().flatten().unwrap_or_else(|| vname.clone());
+            let _ = writeln!(out, "  {} ({})", style.paint("1;36", &vlabel), lines.len());
+            // Lines of one value, by the rule that decided them, then by group.
+            let mut rules: Vec<Option<u32>> = lines.iter().map(|x| x.rule).collect();
+            rules.sort_by_key(|r| r.and_then(rule).map(|r| r.id.clone()));
+            rules.dedup();
+            for ri in rules {
+                let indent = if let Some(r) = ri.and_then(rule) {
+                    let _ = writeln!(out, "    {} {}", style.paint("2", &format!("[{}]", r.id)), clean(&r.title));
+                    "      "
+                } else {
+                    "    "
+                };
+                let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+                for line in lines.iter().filter(|x| x.rule == ri) {
+                    let group = short(policy, &line.group);
+                    let mut item = clean(&short(policy, &line.key));
+                    if !matches!(line.from, crate::ir::Value::None) {
+                        let _ = write!(item, " ← {}", clean(&short(policy, &line.from)));
+                    }
+                    match groups.last_mut() {
+                        Some((g, items)) if *g == group => items.push(item),
+                        _ => groups.push((group, vec![item])),
+                    }
+                }
+                for (g, items) in groups {
+                    let head = if g.is_empty() { String::new() } else { format!("{} ", style.paint("1", &clean(&g))) };
+                    let _ = writeln!(out, "{indent}{head}{}", items.join(", "));
+                }
+            }
+        }
+    }
+}
+
+/// A value in few words: a record's values joined by spaces.
+fn short(policy: &Policy, v: &crate::ir::Value) -> String {
+    match v {
+        crate::ir::Value::Record(r) => r.fields.iter().map(|f| display(policy, f)).collect::<Vec<_>>().join(" "),
+        v => display(policy, v),
     }
 }

@@ -610,6 +610,10 @@ impl Lower<'_> {
                 if items.len() == 1 {
                     return items.pop().ok_or_else(|| self.bug(&pair, "operand"));
                 }
+                let span = match (items.first(), items.last()) {
+                    (Some(a), Some(b)) => a.span.to(b.span),
+                    _ => span,
+                };
                 let kind = if rule == Rule::or_expr {
                     ExprKind::Or(items)
                 } else {
@@ -625,6 +629,7 @@ impl Lower<'_> {
                     .last()
                     .ok_or_else(|| self.bug(&pair, "not operand"))?;
                 let mut e = self.expr(last)?;
+                let span = Span::new(span.start, e.span.end);
                 for _ in 0..nots {
                     e = Expr {
                         kind: ExprKind::Not(Box::new(e)),
@@ -648,6 +653,7 @@ impl Lower<'_> {
                     "in" => CmpOp::In,
                     _ => CmpOp::NotIn,
                 };
+                let span = lhs.span.to(rhs.span);
                 Ok(Expr {
                     kind: ExprKind::Cmp(op, Box::new(lhs), Box::new(rhs)),
                     span,
@@ -683,6 +689,7 @@ impl Lower<'_> {
                 let c = self.expr(self.next(&mut it, &pair)?)?;
                 let t = self.expr(self.next(&mut it, &pair)?)?;
                 let e = self.expr(self.next(&mut it, &pair)?)?;
+                let span = Span::new(span.start, e.span.end);
                 Ok(Expr {
                     kind: ExprKind::If(Box::new(c), Box::new(t), Box::new(e)),
                     span,
@@ -696,6 +703,7 @@ impl Lower<'_> {
                 let var = self.ident(self.next(&mut it, &pair)?);
                 let over = self.expr(self.next(&mut it, &pair)?)?;
                 let body = self.expr(self.next(&mut it, &pair)?)?;
+                let span = Span::new(span.start, body.span.end);
                 Ok(Expr {
                     kind: ExprKind::Quant(kind, var, Box::new(over), Box::new(body)),
                     span,
