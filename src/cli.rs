@@ -92,14 +92,22 @@ fn print_diagnostics(diags: &[Diagnostic], format: DiagFormat) {
         }
         DiagFormat::Json => {
             let arr = serde_json::Value::Array(diags.iter().map(render::json).collect());
-            let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&arr).unwrap_or_default());
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&arr).unwrap_or_default()
+            );
         }
     }
 }
 
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Check { policy, format, deny_warnings } => match load_policy(&policy) {
+        Command::Check {
+            policy,
+            format,
+            deny_warnings,
+        } => match load_policy(&policy) {
             Ok(Checked { warnings, .. }) => {
                 print_diagnostics(&warnings, format);
                 if format == DiagFormat::Human && warnings.is_empty() {
@@ -112,8 +120,18 @@ pub fn run(cli: Cli) -> i32 {
                 2
             }
         },
-        Command::Eval { policy, facts, registry, as_of, format } => {
-            let diag_format = if format == ReportFormat::Human { DiagFormat::Human } else { DiagFormat::Json };
+        Command::Eval {
+            policy,
+            facts,
+            registry,
+            as_of,
+            format,
+        } => {
+            let diag_format = if format == ReportFormat::Human {
+                DiagFormat::Human
+            } else {
+                DiagFormat::Json
+            };
             let checked = match load_policy(&policy) {
                 Ok(c) => c,
                 Err(diags) => {
@@ -129,8 +147,11 @@ pub fn run(cli: Cli) -> i32 {
                 Some(s) => match crate::ir::value::date::parse(&s) {
                     Some(d) => d,
                     None => {
-                        let d = Diagnostic::error("regle::cli::bad_date", format!("`--as-of {}` is not a date", s.escape_debug()))
-                            .help("write it as YYYY-MM-DD, like 2026-05-20");
+                        let d = Diagnostic::error(
+                            "regle::cli::bad_date",
+                            format!("`--as-of {}` is not a date", s.escape_debug()),
+                        )
+                        .help("write it as YYYY-MM-DD, like 2026-05-20");
                         print_diagnostics(&[d], diag_format);
                         return 2;
                     }
@@ -149,32 +170,49 @@ struct Doc {
 }
 
 fn parse_error(source: &Source, e: ParseError) -> Diagnostic {
-    Diagnostic::error(e.code, e.message).at(source, e.span, e.label).help_opt(e.help)
+    Diagnostic::error(e.code, e.message)
+        .at(source, e.span, e.label)
+        .help_opt(e.help)
 }
 
 fn read_source(path: &Path) -> Result<Source, Diagnostic> {
     let name = path.display().to_string();
     let mut bytes = Vec::new();
     let res = if name == "-" {
-        std::io::stdin().lock().take(MAX_FACTS_BYTES + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(MAX_FACTS_BYTES + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(MAX_FACTS_BYTES + 1).read_to_end(&mut bytes))
     };
     if let Err(e) = res {
-        return Err(Diagnostic::error("regle::facts::unreadable", format!("cannot read `{name}`: {e}")));
+        return Err(Diagnostic::error(
+            "regle::facts::unreadable",
+            format!("cannot read `{name}`: {e}"),
+        ));
     }
     if bytes.len() as u64 > MAX_FACTS_BYTES {
-        return Err(Diagnostic::error("regle::facts::too_large", format!("`{name}` is larger than {MAX_FACTS_BYTES} bytes"))
-            .help("split the batch into several files"));
+        return Err(Diagnostic::error(
+            "regle::facts::too_large",
+            format!("`{name}` is larger than {MAX_FACTS_BYTES} bytes"),
+        )
+        .help("split the batch into several files"));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            let src = SourceFile::new(name.clone(), String::from_utf8_lossy(e.as_bytes()).into_owned());
-            Err(Diagnostic::error("regle::facts::not_utf8", format!("`{name}` is not valid UTF-8"))
-                .at(&src, crate::source::Span::new(at, at + 1), "this byte")
-                .help("save the file as UTF-8"))
+            let src = SourceFile::new(
+                name.clone(),
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            );
+            Err(Diagnostic::error(
+                "regle::facts::not_utf8",
+                format!("`{name}` is not valid UTF-8"),
+            )
+            .at(&src, crate::source::Span::new(at, at + 1), "this byte")
+            .help("save the file as UTF-8"))
         }
     }
 }
@@ -190,7 +228,12 @@ fn kind_of(path: &Path) -> Option<Kind> {
     if path.as_os_str() == "-" {
         return Some(Kind::Ndjson);
     }
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("json") => Some(Kind::Json),
         Some("yaml" | "yml") => Some(Kind::Yaml),
         Some("ndjson" | "jsonl") => Some(Kind::Ndjson),
@@ -206,7 +249,11 @@ fn documents(args: &[PathBuf], limits: &Limits) -> Vec<Doc> {
     for a in args {
         if a.is_dir() {
             let mut inner: Vec<PathBuf> = std::fs::read_dir(a)
-                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| kind_of(p).is_some()).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| kind_of(p).is_some())
+                        .collect()
+                })
                 .unwrap_or_default();
             inner.sort();
             files.extend(inner);
@@ -218,23 +265,47 @@ fn documents(args: &[PathBuf], limits: &Limits) -> Vec<Doc> {
         let source = match read_source(&f) {
             Ok(s) => s,
             Err(d) => {
-                docs.push(Doc { source: SourceFile::new(f.display().to_string(), ""), line: None, tree: Err(vec![d]) });
+                docs.push(Doc {
+                    source: SourceFile::new(f.display().to_string(), ""),
+                    line: None,
+                    tree: Err(vec![d]),
+                });
                 continue;
             }
         };
         match kind_of(&f) {
             None => {
-                let d = Diagnostic::error("regle::facts::unknown_format", format!("`{}`: cannot tell the format from the file name", f.display()))
-                    .help("name facts files .json, .yaml, .yml, .ndjson or .jsonl");
-                docs.push(Doc { source, line: None, tree: Err(vec![d]) });
+                let d = Diagnostic::error(
+                    "regle::facts::unknown_format",
+                    format!(
+                        "`{}`: cannot tell the format from the file name",
+                        f.display()
+                    ),
+                )
+                .help("name facts files .json, .yaml, .yml, .ndjson or .jsonl");
+                docs.push(Doc {
+                    source,
+                    line: None,
+                    tree: Err(vec![d]),
+                });
             }
             Some(Kind::Json) => {
-                let tree = json::parse_json(&source.text, 0, limits).map_err(|e| vec![parse_error(&source, e)]);
-                docs.push(Doc { source, line: None, tree });
+                let tree = json::parse_json(&source.text, 0, limits)
+                    .map_err(|e| vec![parse_error(&source, e)]);
+                docs.push(Doc {
+                    source,
+                    line: None,
+                    tree,
+                });
             }
             Some(Kind::Yaml) => {
-                let tree = yaml::parse_yaml(&source.text, limits).map_err(|e| vec![parse_error(&source, e)]);
-                docs.push(Doc { source, line: None, tree });
+                let tree = yaml::parse_yaml(&source.text, limits)
+                    .map_err(|e| vec![parse_error(&source, e)]);
+                docs.push(Doc {
+                    source,
+                    line: None,
+                    tree,
+                });
             }
             Some(Kind::Ndjson) => {
                 for (line, result) in json::parse_ndjson(&source.text, limits) {
@@ -242,7 +313,11 @@ fn documents(args: &[PathBuf], limits: &Limits) -> Vec<Doc> {
                         break;
                     }
                     let tree = result.map_err(|e| vec![parse_error(&source, e)]);
-                    docs.push(Doc { source: source.clone(), line: Some(line), tree });
+                    docs.push(Doc {
+                        source: source.clone(),
+                        line: Some(line),
+                        tree,
+                    });
                 }
             }
         }
@@ -250,10 +325,20 @@ fn documents(args: &[PathBuf], limits: &Limits) -> Vec<Doc> {
     docs
 }
 
-fn eval_command(policy: &Policy, facts: &[PathBuf], registry: Option<&Path>, as_of: i32, format: ReportFormat) -> i32 {
+fn eval_command(
+    policy: &Policy,
+    facts: &[PathBuf],
+    registry: Option<&Path>,
+    as_of: i32,
+    format: ReportFormat,
+) -> i32 {
     let limits = Limits::default();
     let needs_registry = policy.inputs.iter().any(|i| i.registry);
-    let diag_format = if format == ReportFormat::Human { DiagFormat::Human } else { DiagFormat::Json };
+    let diag_format = if format == ReportFormat::Human {
+        DiagFormat::Human
+    } else {
+        DiagFormat::Json
+    };
     // The registry: read once for the whole batch.
     let mut base_inputs: Vec<Option<Value>> = vec![None; policy.inputs.len()];
     let mut registry_doc: Option<(Source, Tree)> = None;
@@ -287,8 +372,19 @@ fn eval_command(policy: &Policy, facts: &[PathBuf], registry: Option<&Path>, as_
             registry_doc = Some((source, tree));
         }
         (None, true) => {
-            let names: Vec<&str> = policy.inputs.iter().filter(|i| i.registry).map(|i| i.name.as_str()).collect();
-            let d = Diagnostic::error("regle::cli::no_registry", format!("this policy reads a registry ({}): give it with `--registry FILE`", names.join(", ")));
+            let names: Vec<&str> = policy
+                .inputs
+                .iter()
+                .filter(|i| i.registry)
+                .map(|i| i.name.as_str())
+                .collect();
+            let d = Diagnostic::error(
+                "regle::cli::no_registry",
+                format!(
+                    "this policy reads a registry ({}): give it with `--registry FILE`",
+                    names.join(", ")
+                ),
+            );
             print_diagnostics(&[d], diag_format);
             return 2;
         }
@@ -315,11 +411,27 @@ fn eval_command(policy: &Policy, facts: &[PathBuf], registry: Option<&Path>, as_
                     OutcomeKind::Complete => 0,
                     _ => 1,
                 });
-                emit_report(&mut out, &mut json_items, policy, &report, &doc.source, registry_doc.as_ref().map(|r| &r.0), format, color);
+                emit_report(
+                    &mut out,
+                    &mut json_items,
+                    policy,
+                    &report,
+                    &doc.source,
+                    registry_doc.as_ref().map(|r| &r.0),
+                    format,
+                    color,
+                );
             }
             Err(diags) => {
                 worst = 2;
-                emit_error(&mut out, &mut json_items, &doc.source, doc.line, &diags, format);
+                emit_error(
+                    &mut out,
+                    &mut json_items,
+                    &doc.source,
+                    doc.line,
+                    &diags,
+                    format,
+                );
             }
         }
     }
@@ -339,11 +451,27 @@ fn eval_command(policy: &Policy, facts: &[PathBuf], registry: Option<&Path>, as_
 }
 
 #[allow(clippy::too_many_arguments)]
-fn emit_report(out: &mut impl Write, json_items: &mut Vec<String>, policy: &Policy, r: &Report, input: &Source, registry: Option<&Source>, format: ReportFormat, color: bool) {
+fn emit_report(
+    out: &mut impl Write,
+    json_items: &mut Vec<String>,
+    policy: &Policy,
+    r: &Report,
+    input: &Source,
+    registry: Option<&Source>,
+    format: ReportFormat,
+    color: bool,
+) {
     match format {
         ReportFormat::Human => {
             let mut s = String::new();
-            report::human::report(&mut s, policy, r, Some(input), registry, &report::human::Style { color });
+            report::human::report(
+                &mut s,
+                policy,
+                r,
+                Some(input),
+                registry,
+                &report::human::Style { color },
+            );
             let _ = writeln!(out, "{s}");
         }
         ReportFormat::Json => {
@@ -359,7 +487,14 @@ fn emit_report(out: &mut impl Write, json_items: &mut Vec<String>, policy: &Poli
     }
 }
 
-fn emit_error(out: &mut impl Write, json_items: &mut Vec<String>, source: &Source, line: Option<usize>, diags: &[Diagnostic], format: ReportFormat) {
+fn emit_error(
+    out: &mut impl Write,
+    json_items: &mut Vec<String>,
+    source: &Source,
+    line: Option<usize>,
+    diags: &[Diagnostic],
+    format: ReportFormat,
+) {
     match format {
         ReportFormat::Human => print_diagnostics(diags, DiagFormat::Human),
         ReportFormat::Json | ReportFormat::Ndjson => {

@@ -80,7 +80,9 @@ impl miette::Diagnostic for Shown<'_> {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -96,7 +98,9 @@ impl miette::Diagnostic for Shown<'_> {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
         }
     }
 }
@@ -116,11 +120,19 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
         related: Vec::new(),
     };
     if let Some(p) = &d.primary {
-        shown.source = Some(NamedSource::new(p.source.name.clone(), p.source.text.clone()));
-        shown.labels.push(LabeledSpan::new_primary_with_span(Some(clean(&p.text)), span(p)));
+        shown.source = Some(NamedSource::new(
+            p.source.name.clone(),
+            p.source.text.clone(),
+        ));
+        shown.labels.push(LabeledSpan::new_primary_with_span(
+            Some(clean(&p.text)),
+            span(p),
+        ));
         for s in &d.secondary {
             if std::sync::Arc::ptr_eq(&s.source, &p.source) {
-                shown.labels.push(LabeledSpan::new_with_span(Some(clean(&s.text)), span(s)));
+                shown
+                    .labels
+                    .push(LabeledSpan::new_with_span(Some(clean(&s.text)), span(s)));
             } else {
                 shown.related.push(ShownRelated {
                     text: clean(&s.text),
@@ -130,7 +142,11 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
             }
         }
     }
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     if handler.render_report(&mut out, &shown).is_err() {

@@ -31,19 +31,50 @@ impl Checker<'_> {
                     (Some(t), Some(a)) => {
                         let (ir, got) = self.expr(a, scope, src);
                         if !got.fits(t) {
-                            let msg = format!("rule `{}` goes over each {}, and this is {}", id.name, self.show(t), self.show(&got));
-                            self.err("regle::check::type_mismatch", src, a.span, msg, "wrong kind of item");
+                            let msg = format!(
+                                "rule `{}` goes over each {}, and this is {}",
+                                id.name,
+                                self.show(t),
+                                self.show(&got)
+                            );
+                            self.err(
+                                "regle::check::type_mismatch",
+                                src,
+                                a.span,
+                                msg,
+                                "wrong kind of item",
+                            );
                         }
                         Some(Box::new(ir))
                     }
                     (Some(t), None) => {
-                        let msg = format!("rule `{}` goes over each {}: say for which one, `fires({}, item)`", id.name, self.show(t), id.name);
-                        self.err("regle::check::fires_arity", src, e.span, msg, "missing the item");
+                        let msg = format!(
+                            "rule `{}` goes over each {}: say for which one, `fires({}, item)`",
+                            id.name,
+                            self.show(t),
+                            id.name
+                        );
+                        self.err(
+                            "regle::check::fires_arity",
+                            src,
+                            e.span,
+                            msg,
+                            "missing the item",
+                        );
                         return error();
                     }
                     (None, Some(a)) => {
-                        let msg = format!("rule `{}` has no `for`: write `fires({})`", id.name, id.name);
-                        self.err("regle::check::fires_arity", src, a.span, msg, "not expected");
+                        let msg = format!(
+                            "rule `{}` has no `for`: write `fires({})`",
+                            id.name, id.name
+                        );
+                        self.err(
+                            "regle::check::fires_arity",
+                            src,
+                            a.span,
+                            msg,
+                            "not expected",
+                        );
                         return error();
                     }
                 };
@@ -57,8 +88,15 @@ impl Checker<'_> {
                     match ty.unify(&t) {
                         Some(u) => ty = u,
                         None => {
-                            let msg = format!("this list mixes {} and {}", self.show(&ty), self.show(&t));
-                            self.err("regle::check::type_mismatch", src, item.span, msg, "different type");
+                            let msg =
+                                format!("this list mixes {} and {}", self.show(&ty), self.show(&t));
+                            self.err(
+                                "regle::check::type_mismatch",
+                                src,
+                                item.span,
+                                msg,
+                                "different type",
+                            );
                         }
                     }
                     irs.push(ir);
@@ -71,7 +109,13 @@ impl Checker<'_> {
                 let mut irs = Vec::new();
                 for (n, fe) in fields {
                     if names.iter().any(|x: &Arc<str>| **x == *n.name) {
-                        self.err("regle::check::duplicate_name", src, n.span, format!("field `{}` is given twice", n.name), "again here");
+                        self.err(
+                            "regle::check::duplicate_name",
+                            src,
+                            n.span,
+                            format!("field `{}` is given twice", n.name),
+                            "again here",
+                        );
                     }
                     let (ir, t) = self.expr(fe, scope, src);
                     names.push(Arc::from(n.name.as_str()));
@@ -80,9 +124,15 @@ impl Checker<'_> {
                 }
                 (Ir::Record(names.into(), irs), Type::Anon(types.into()))
             }
-            ExprKind::Not(inner) => (Ir::Not(Box::new(self.condition(inner, scope, src))), Type::Bool),
+            ExprKind::Not(inner) => (
+                Ir::Not(Box::new(self.condition(inner, scope, src))),
+                Type::Bool,
+            ),
             ExprKind::And(items) | ExprKind::Or(items) => {
-                let irs = items.iter().map(|i| self.condition(i, scope, src)).collect();
+                let irs = items
+                    .iter()
+                    .map(|i| self.condition(i, scope, src))
+                    .collect();
                 if matches!(e.kind, ExprKind::And(_)) {
                     (Ir::And(irs), Type::Bool)
                 } else {
@@ -94,14 +144,31 @@ impl Checker<'_> {
                 let (ia, ta) = self.expr(a, scope, src);
                 let (ib, tb) = self.expr(b, scope, src);
                 match (ta.strip_optional(), tb.strip_optional()) {
-                    (Type::Int, Type::Int) => (Ir::AddInt(Box::new(ia), Box::new(ib), *op == AddOp::Sub), Type::Int),
-                    (Type::Text, Type::Text) if *op == AddOp::Add => (Ir::Concat(Box::new(ia), Box::new(ib)), Type::Text),
-                    (Type::List(_), Type::List(_)) | (Type::Error | Type::Any, _) | (_, Type::Error | Type::Any) => {
+                    (Type::Int, Type::Int) => (
+                        Ir::AddInt(Box::new(ia), Box::new(ib), *op == AddOp::Sub),
+                        Type::Int,
+                    ),
+                    (Type::Text, Type::Text) if *op == AddOp::Add => {
+                        (Ir::Concat(Box::new(ia), Box::new(ib)), Type::Text)
+                    }
+                    (Type::List(_), Type::List(_))
+                    | (Type::Error | Type::Any, _)
+                    | (_, Type::Error | Type::Any) => {
                         let ty = match ta.unify(&tb) {
                             Some(t) => t,
                             None => {
-                                let msg = format!("cannot combine {} with {}", self.show(&ta), self.show(&tb));
-                                self.err("regle::check::type_mismatch", src, e.span, msg, "different element types");
+                                let msg = format!(
+                                    "cannot combine {} with {}",
+                                    self.show(&ta),
+                                    self.show(&tb)
+                                );
+                                self.err(
+                                    "regle::check::type_mismatch",
+                                    src,
+                                    e.span,
+                                    msg,
+                                    "different element types",
+                                );
                                 Type::Error
                             }
                         };
@@ -114,7 +181,13 @@ impl Checker<'_> {
                     _ => {
                         let sym = if *op == AddOp::Add { "+" } else { "-" };
                         let msg = format!("`{sym}` works on numbers and on lists (and `+` on texts), not on {} and {}", self.show(&ta), self.show(&tb));
-                        self.err("regle::check::type_mismatch", src, e.span, msg, "cannot combine these");
+                        self.err(
+                            "regle::check::type_mismatch",
+                            src,
+                            e.span,
+                            msg,
+                            "cannot combine these",
+                        );
                         error()
                     }
                 }
@@ -126,8 +199,18 @@ impl Checker<'_> {
                 let ty = match tt.unify(&te) {
                     Some(u) => u,
                     None => {
-                        let msg = format!("the two branches differ: {} after `then`, {} after `else`", self.show(&tt), self.show(&te));
-                        self.err("regle::check::type_mismatch", src, e.span, msg, "branches of different types");
+                        let msg = format!(
+                            "the two branches differ: {} after `then`, {} after `else`",
+                            self.show(&tt),
+                            self.show(&te)
+                        );
+                        self.err(
+                            "regle::check::type_mismatch",
+                            src,
+                            e.span,
+                            msg,
+                            "branches of different types",
+                        );
                         Type::Error
                     }
                 };
@@ -182,7 +265,12 @@ impl Checker<'_> {
 
     /// Split a filter on a table into the equalities an index can serve
     /// (`column == expression not about the row`) and the rest.
-    fn plan_lookup(&mut self, table: TableId, slot: u32, cond: Ir) -> (Option<Box<Ir>>, Option<IndexLookup>) {
+    fn plan_lookup(
+        &mut self,
+        table: TableId,
+        slot: u32,
+        cond: Ir,
+    ) -> (Option<Box<Ir>>, Option<IndexLookup>) {
         let conjuncts = match cond {
             Ir::And(items) => items,
             other => vec![other],
@@ -193,12 +281,22 @@ impl Checker<'_> {
             match c {
                 Ir::Cmp(CmpOp::Eq, a, b) => {
                     let column = |x: &Ir| match x {
-                        Ir::Field(base, Access::Row(col)) if matches!(**base, Ir::Local(s) if s == slot) => Some(*col),
+                        Ir::Field(base, Access::Row(col)) if matches!(**base, Ir::Local(s) if s == slot) => {
+                            Some(*col)
+                        }
                         _ => None,
                     };
                     match (column(&a), column(&b)) {
-                        (Some(col), None) if !uses_local(&b, slot) && !keys.iter().any(|k| k.0 == col) => keys.push((col, *b)),
-                        (None, Some(col)) if !uses_local(&a, slot) && !keys.iter().any(|k| k.0 == col) => keys.push((col, *a)),
+                        (Some(col), None)
+                            if !uses_local(&b, slot) && !keys.iter().any(|k| k.0 == col) =>
+                        {
+                            keys.push((col, *b))
+                        }
+                        (None, Some(col))
+                            if !uses_local(&a, slot) && !keys.iter().any(|k| k.0 == col) =>
+                        {
+                            keys.push((col, *a))
+                        }
                         _ => rest.push(Ir::Cmp(CmpOp::Eq, a, b)),
                     }
                 }
@@ -206,12 +304,21 @@ impl Checker<'_> {
             }
         }
         if keys.is_empty() {
-            let cond = if rest.len() == 1 { rest.pop() } else { Some(Ir::And(rest)) };
+            let cond = if rest.len() == 1 {
+                rest.pop()
+            } else {
+                Some(Ir::And(rest))
+            };
             return (cond.map(Box::new), None);
         }
         keys.sort_by_key(|k| k.0);
         let columns: Vec<u32> = keys.iter().map(|k| k.0).collect();
-        let index = match self.index_requests.iter().filter(|r| r.0 == table).position(|r| r.1 == columns) {
+        let index = match self
+            .index_requests
+            .iter()
+            .filter(|r| r.0 == table)
+            .position(|r| r.1 == columns)
+        {
             Some(i) => i,
             None => {
                 self.index_requests.push((table, columns.clone()));
@@ -282,12 +389,16 @@ impl Checker<'_> {
     fn name(&mut self, n: &ast::Ident, scope: &mut Scope, src: &Source) -> (Ir, Type) {
         for v in scope.vars.iter().rev() {
             match v {
-                Var::Named { name, slot, ty } if *name == n.name => return (Ir::Local(*slot), ty.clone()),
+                Var::Named { name, slot, ty } if *name == n.name => {
+                    return (Ir::Local(*slot), ty.clone())
+                }
                 Var::Element { slot, ty } => {
                     if n.name == "it" {
                         return (Ir::Local(*slot), ty.clone());
                     }
-                    if let Some((_, fty, access)) = self.fields_of(ty).into_iter().find(|f| f.0 == n.name) {
+                    if let Some((_, fty, access)) =
+                        self.fields_of(ty).into_iter().find(|f| f.0 == n.name)
+                    {
                         let optional = ty.is_optional();
                         let fty = if optional { Type::optional(fty) } else { fty };
                         return (Ir::Field(Box::new(Ir::Local(*slot)), access), fty);
@@ -298,38 +409,77 @@ impl Checker<'_> {
         }
         match self.values.get(&n.name).map(|v| v.0) {
             Some(ValueName::Input(i)) => {
-                let ty = self.inputs.get(i as usize).map(|x| x.ty.clone()).unwrap_or(Type::Error);
+                let ty = self
+                    .inputs
+                    .get(i as usize)
+                    .map(|x| x.ty.clone())
+                    .unwrap_or(Type::Error);
                 return (Ir::Input(i), ty);
             }
             Some(ValueName::Table(t)) => return (Ir::Table(t), Type::list(Type::Row(t))),
             Some(ValueName::AsOf) => return (Ir::AsOf, Type::Date),
             Some(ValueName::Def(d)) => {
                 let ty = self.def_type(d);
-                let is_fn = self.defs.get(d as usize).is_some_and(|s| s.decl.params.is_some());
+                let is_fn = self
+                    .defs
+                    .get(d as usize)
+                    .is_some_and(|s| s.decl.params.is_some());
                 if is_fn {
                     let msg = format!("`{}` takes arguments: call it, `{}(...)`", n.name, n.name);
-                    self.err("regle::check::missing_arguments", src, n.span, msg, "a function, not a value");
+                    self.err(
+                        "regle::check::missing_arguments",
+                        src,
+                        n.span,
+                        msg,
+                        "a function, not a value",
+                    );
                     return error();
                 }
                 return (Ir::Global(d), ty);
             }
             Some(ValueName::Builtin(_)) => {
-                let msg = format!("`{}` is a built-in function: call it, `{}(...)`", n.name, n.name);
-                self.err("regle::check::missing_arguments", src, n.span, msg, "a function, not a value");
+                let msg = format!(
+                    "`{}` is a built-in function: call it, `{}(...)`",
+                    n.name, n.name
+                );
+                self.err(
+                    "regle::check::missing_arguments",
+                    src,
+                    n.span,
+                    msg,
+                    "a function, not a value",
+                );
                 return error();
             }
             None => {}
         }
         if let Some(list) = self.variants.get(&n.name) {
             if let [(ty, v)] = list.as_slice() {
-                return (Ir::Const(Value::Enum { ty: *ty, variant: *v }), Type::Enum(*ty));
+                return (
+                    Ir::Const(Value::Enum {
+                        ty: *ty,
+                        variant: *v,
+                    }),
+                    Type::Enum(*ty),
+                );
             }
             let owners: Vec<String> = list
                 .iter()
-                .filter_map(|(t, _)| self.enum_names.get(*t as usize).map(|e| format!("`{e}.{}`", n.name)))
+                .filter_map(|(t, _)| {
+                    self.enum_names
+                        .get(*t as usize)
+                        .map(|e| format!("`{e}.{}`", n.name))
+                })
                 .collect();
             let msg = format!("`{}` is a value of several enums", n.name);
-            self.err("regle::check::ambiguous_name", src, n.span, msg, "which one?").help = Some(format!("write {}", owners.join(" or ")));
+            self.err(
+                "regle::check::ambiguous_name",
+                src,
+                n.span,
+                msg,
+                "which one?",
+            )
+            .help = Some(format!("write {}", owners.join(" or ")));
             return error();
         }
         // Unknown: suggest from everything in scope.
@@ -345,25 +495,63 @@ impl Checker<'_> {
             }
         }
         let help = did_you_mean(&n.name, known.iter().map(String::as_str));
-        self.err("regle::check::unknown_name", src, n.span, format!("unknown name `{}`", n.name), "not defined")
-            .help = help.or_else(|| Some("define it with `def`, or declare it as an `input`, `registry` or `table`".to_string()));
+        self.err(
+            "regle::check::unknown_name",
+            src,
+            n.span,
+            format!("unknown name `{}`", n.name),
+            "not defined",
+        )
+        .help = help.or_else(|| {
+            Some(
+                "define it with `def`, or declare it as an `input`, `registry` or `table`"
+                    .to_string(),
+            )
+        });
         error()
     }
 
-    fn field(&mut self, whole: &Expr, base: &Expr, f: &ast::Ident, scope: &mut Scope, src: &Source) -> (Ir, Type) {
+    fn field(
+        &mut self,
+        whole: &Expr,
+        base: &Expr,
+        f: &ast::Ident,
+        scope: &mut Scope,
+        src: &Source,
+    ) -> (Ir, Type) {
         // `Enum.variant`
         if let ExprKind::Name(n) = &base.kind {
-            let shadowed = scope.vars.iter().any(|v| matches!(v, Var::Named { name, .. } if *name == n.name)) || self.values.contains_key(&n.name);
+            let shadowed = scope
+                .vars
+                .iter()
+                .any(|v| matches!(v, Var::Named { name, .. } if *name == n.name))
+                || self.values.contains_key(&n.name);
             if let (false, Some((Type::Enum(id), _, _))) = (shadowed, self.types.get(&n.name)) {
                 let id = *id;
-                let variants = self.enums.get(id as usize).map(|e| e.variants.clone()).unwrap_or_default();
+                let variants = self
+                    .enums
+                    .get(id as usize)
+                    .map(|e| e.variants.clone())
+                    .unwrap_or_default();
                 return match variants.iter().position(|v| *v == f.name) {
-                    Some(v) => (Ir::Const(Value::Enum { ty: id, variant: v as u32 }), Type::Enum(id)),
+                    Some(v) => (
+                        Ir::Const(Value::Enum {
+                            ty: id,
+                            variant: v as u32,
+                        }),
+                        Type::Enum(id),
+                    ),
                     None => {
                         let help = did_you_mean(&f.name, variants.iter().map(String::as_str))
                             .unwrap_or_else(|| format!("its values are: {}", variants.join(", ")));
-                        self.err("regle::check::unknown_value", src, f.span, format!("`{}` is not a value of `{}`", f.name, n.name), "unknown value")
-                            .help = Some(help);
+                        self.err(
+                            "regle::check::unknown_value",
+                            src,
+                            f.span,
+                            format!("`{}` is not a value of `{}`", f.name, n.name),
+                            "unknown value",
+                        )
+                        .help = Some(help);
                         error()
                     }
                 };
@@ -381,16 +569,30 @@ impl Checker<'_> {
         let fields = self.fields_of(&elem);
         if fields.is_empty() && !elem.is_error() {
             let msg = format!("{} has no fields", self.show(&base_ty));
-            self.err("regle::check::no_such_field", src, f.span, msg, format!("no field `{}`", f.name));
+            self.err(
+                "regle::check::no_such_field",
+                src,
+                f.span,
+                msg,
+                format!("no field `{}`", f.name),
+            );
             return error();
         }
         let Some((_, fty, access)) = fields.iter().find(|x| x.0 == f.name).cloned() else {
-            let help = did_you_mean(&f.name, fields.iter().map(|x| x.0.as_str())).unwrap_or_else(|| {
-                let names: Vec<&str> = fields.iter().map(|x| x.0.as_str()).collect();
-                format!("its fields are: {}", names.join(", "))
-            });
+            let help =
+                did_you_mean(&f.name, fields.iter().map(|x| x.0.as_str())).unwrap_or_else(|| {
+                    let names: Vec<&str> = fields.iter().map(|x| x.0.as_str()).collect();
+                    format!("its fields are: {}", names.join(", "))
+                });
             let msg = format!("{} has no field `{}`", self.show(&elem), f.name);
-            self.err("regle::check::no_such_field", src, f.span, msg, "unknown field").help = Some(help);
+            self.err(
+                "regle::check::no_such_field",
+                src,
+                f.span,
+                msg,
+                "unknown field",
+            )
+            .help = Some(help);
             let _ = whole;
             return error();
         };
@@ -411,7 +613,15 @@ impl Checker<'_> {
         (Ir::Field(Box::new(base_ir), access), ty)
     }
 
-    fn compare(&mut self, e: &Expr, op: ast::CmpOp, a: &Expr, b: &Expr, scope: &mut Scope, src: &Source) -> (Ir, Type) {
+    fn compare(
+        &mut self,
+        e: &Expr,
+        op: ast::CmpOp,
+        a: &Expr,
+        b: &Expr,
+        scope: &mut Scope,
+        src: &Source,
+    ) -> (Ir, Type) {
         let (ia, ta) = self.expr(a, scope, src);
         let (ib, tb) = self.expr(b, scope, src);
         let op_ir = match op {
@@ -425,16 +635,34 @@ impl Checker<'_> {
                 match elem {
                     Some(el) => {
                         if ta.unify(&el).is_none() {
-                            let msg = format!("`{}` tests {} against a list of {}", op.as_str(), self.show(&ta), self.show(&el));
-                            self.err("regle::check::type_mismatch", src, e.span, msg, "these never match");
+                            let msg = format!(
+                                "`{}` tests {} against a list of {}",
+                                op.as_str(),
+                                self.show(&ta),
+                                self.show(&el)
+                            );
+                            self.err(
+                                "regle::check::type_mismatch",
+                                src,
+                                e.span,
+                                msg,
+                                "these never match",
+                            );
                         }
                     }
                     None => {
-                        let msg = format!("`{}` needs a list on its right, and this is {}", op.as_str(), self.show(&tb));
+                        let msg = format!(
+                            "`{}` needs a list on its right, and this is {}",
+                            op.as_str(),
+                            self.show(&tb)
+                        );
                         self.err("regle::check::not_a_list", src, b.span, msg, "not a list");
                     }
                 }
-                return (Ir::In(Box::new(ia), Box::new(ib), op == ast::CmpOp::NotIn), Type::Bool);
+                return (
+                    Ir::In(Box::new(ia), Box::new(ib), op == ast::CmpOp::NotIn),
+                    Type::Bool,
+                );
             }
             ast::CmpOp::Eq => CmpOp::Eq,
             ast::CmpOp::Ne => CmpOp::Ne,
@@ -446,16 +674,39 @@ impl Checker<'_> {
         match ta.unify(&tb) {
             None => {
                 let mut help = None;
-                if matches!((ta.strip_optional(), tb.strip_optional()), (Type::List(_), _) | (_, Type::List(_))) {
+                if matches!(
+                    (ta.strip_optional(), tb.strip_optional()),
+                    (Type::List(_), _) | (_, Type::List(_))
+                ) {
                     help = Some("to test membership, write `x in list`".to_string());
                 }
                 let msg = format!("cannot compare {} with {}", self.show(&ta), self.show(&tb));
-                self.err("regle::check::type_mismatch", src, e.span, msg, "different types").help = help;
+                self.err(
+                    "regle::check::type_mismatch",
+                    src,
+                    e.span,
+                    msg,
+                    "different types",
+                )
+                .help = help;
             }
             Some(t) => {
-                let ordered = matches!(t.strip_optional(), Type::Int | Type::Text | Type::Date | Type::Version | Type::Enum(_) | Type::Error | Type::Any);
+                let ordered = matches!(
+                    t.strip_optional(),
+                    Type::Int
+                        | Type::Text
+                        | Type::Date
+                        | Type::Version
+                        | Type::Enum(_)
+                        | Type::Error
+                        | Type::Any
+                );
                 if !matches!(op_ir, CmpOp::Eq | CmpOp::Ne) && !ordered {
-                    let msg = format!("`{}` orders numbers, texts, dates and versions, not {}", op.as_str(), self.show(&t));
+                    let msg = format!(
+                        "`{}` orders numbers, texts, dates and versions, not {}",
+                        op.as_str(),
+                        self.show(&t)
+                    );
                     self.err("regle::check::type_mismatch", src, e.span, msg, "no order");
                 }
             }
@@ -463,7 +714,14 @@ impl Checker<'_> {
         (Ir::Cmp(op_ir, Box::new(ia), Box::new(ib)), Type::Bool)
     }
 
-    fn call(&mut self, e: &Expr, name: &ast::Ident, args: &[Expr], scope: &mut Scope, src: &Source) -> (Ir, Type) {
+    fn call(
+        &mut self,
+        e: &Expr,
+        name: &ast::Ident,
+        args: &[Expr],
+        scope: &mut Scope,
+        src: &Source,
+    ) -> (Ir, Type) {
         match self.values.get(&name.name).map(|v| v.0) {
             Some(ValueName::Def(d)) => {
                 let ret = self.def_type(d);
@@ -472,13 +730,35 @@ impl Checker<'_> {
                     None => return error(),
                 };
                 if !is_fn {
-                    let msg = format!("`{}` is a value, not a function: write it without `(...)`", name.name);
-                    self.err("regle::check::not_a_function", src, e.span, msg, "not a function");
+                    let msg = format!(
+                        "`{}` is a value, not a function: write it without `(...)`",
+                        name.name
+                    );
+                    self.err(
+                        "regle::check::not_a_function",
+                        src,
+                        e.span,
+                        msg,
+                        "not a function",
+                    );
                     return error();
                 }
                 if params.len() != args.len() {
-                    let msg = format!("`{}` takes {} argument{}, and {} {} given", name.name, params.len(), if params.len() == 1 { "" } else { "s" }, args.len(), if args.len() == 1 { "is" } else { "are" });
-                    self.err("regle::check::arity", src, e.span, msg, "wrong number of arguments");
+                    let msg = format!(
+                        "`{}` takes {} argument{}, and {} {} given",
+                        name.name,
+                        params.len(),
+                        if params.len() == 1 { "" } else { "s" },
+                        args.len(),
+                        if args.len() == 1 { "is" } else { "are" }
+                    );
+                    self.err(
+                        "regle::check::arity",
+                        src,
+                        e.span,
+                        msg,
+                        "wrong number of arguments",
+                    );
                     return error();
                 }
                 let mut irs = Vec::new();
@@ -487,8 +767,19 @@ impl Checker<'_> {
                     // An absent argument flows in as absent: the function's
                     // comparisons with it are false.
                     if !got.strip_optional().fits(want) {
-                        let msg = format!("`{}` expects {} here, and this is {}", name.name, self.show(want), self.show(&got));
-                        self.err("regle::check::type_mismatch", src, a.span, msg, "wrong type");
+                        let msg = format!(
+                            "`{}` expects {} here, and this is {}",
+                            name.name,
+                            self.show(want),
+                            self.show(&got)
+                        );
+                        self.err(
+                            "regle::check::type_mismatch",
+                            src,
+                            a.span,
+                            msg,
+                            "wrong type",
+                        );
                     }
                     irs.push(ir);
                 }
@@ -498,16 +789,27 @@ impl Checker<'_> {
             None if name.name == "date" => {
                 // `date("YYYY-MM-DD")`: a date written in the policy, read once here.
                 match args {
-                    [Expr { kind: ExprKind::Str(s), span }] => match crate::ir::value::date::parse(s) {
-                        Some(d) => (Ir::Const(Value::Date(d)), Type::Date),
-                        None => {
-                            self.err("regle::check::bad_date", src, *span, format!("`{}` is not a date", s.escape_debug()), "not a date")
+                    [Expr {
+                        kind: ExprKind::Str(s),
+                        span,
+                    }] => {
+                        match crate::ir::value::date::parse(s) {
+                            Some(d) => (Ir::Const(Value::Date(d)), Type::Date),
+                            None => {
+                                self.err("regle::check::bad_date", src, *span, format!("`{}` is not a date", s.escape_debug()), "not a date")
                                 .help = Some("write a real calendar date as \"YYYY-MM-DD\", like \"2026-05-20\"".to_string());
-                            error()
+                                error()
+                            }
                         }
-                    },
+                    }
                     _ => {
-                        self.err("regle::check::arity", src, e.span, "`date` takes one quoted date, like `date(\"2026-05-20\")`", "not a date literal");
+                        self.err(
+                            "regle::check::arity",
+                            src,
+                            e.span,
+                            "`date` takes one quoted date, like `date(\"2026-05-20\")`",
+                            "not a date literal",
+                        );
                         error()
                     }
                 }
@@ -523,8 +825,14 @@ impl Checker<'_> {
                 known.push("date");
                 let help = did_you_mean(&name.name, known.iter().copied())
                     .unwrap_or_else(|| "the built-in functions are count, sum, exists, empty, first, min, max, distinct, sort, valid, get, keys, or_else, flatten, compact, date and fires".to_string());
-                self.err("regle::check::unknown_function", src, name.span, format!("unknown function `{}`", name.name), "not a function")
-                    .help = Some(help);
+                self.err(
+                    "regle::check::unknown_function",
+                    src,
+                    name.span,
+                    format!("unknown function `{}`", name.name),
+                    "not a function",
+                )
+                .help = Some(help);
                 for a in args {
                     let _ = self.expr(a, scope, src);
                 }
@@ -533,14 +841,34 @@ impl Checker<'_> {
         }
     }
 
-    fn builtin(&mut self, e: &Expr, name: &ast::Ident, b: Builtin, args: &[Expr], scope: &mut Scope, src: &Source) -> (Ir, Type) {
+    fn builtin(
+        &mut self,
+        e: &Expr,
+        name: &ast::Ident,
+        b: Builtin,
+        args: &[Expr],
+        scope: &mut Scope,
+        src: &Source,
+    ) -> (Ir, Type) {
         let want = match b {
             Builtin::Get | Builtin::OrElse => 2,
             _ => 1,
         };
         if args.len() != want {
-            let msg = format!("`{}` takes {want} argument{}, and {} {} given", name.name, if want == 1 { "" } else { "s" }, args.len(), if args.len() == 1 { "is" } else { "are" });
-            self.err("regle::check::arity", src, e.span, msg, "wrong number of arguments");
+            let msg = format!(
+                "`{}` takes {want} argument{}, and {} {} given",
+                name.name,
+                if want == 1 { "" } else { "s" },
+                args.len(),
+                if args.len() == 1 { "is" } else { "are" }
+            );
+            self.err(
+                "regle::check::arity",
+                src,
+                e.span,
+                msg,
+                "wrong number of arguments",
+            );
             return error();
         }
         let mut irs = Vec::new();
@@ -553,7 +881,11 @@ impl Checker<'_> {
         let t0 = types.first().cloned().unwrap_or(Type::Error);
         let a0 = args.first().map(|a| a.span).unwrap_or(e.span);
         let expect = |this: &mut Self, what: &str| {
-            let msg = format!("`{}` takes {what}, and this is {}", name.name, this.show(&t0));
+            let msg = format!(
+                "`{}` takes {what}, and this is {}",
+                name.name,
+                this.show(&t0)
+            );
             this.err("regle::check::type_mismatch", src, a0, msg, "wrong type");
             Type::Error
         };
@@ -573,7 +905,20 @@ impl Checker<'_> {
                 None => expect(self, "a list"),
             },
             Builtin::Min | Builtin::Max => match elem {
-                Some(t) if matches!(t.strip_optional(), Type::Int | Type::Text | Type::Date | Type::Version | Type::Enum(_) | Type::Error | Type::Any) => Type::optional(t),
+                Some(t)
+                    if matches!(
+                        t.strip_optional(),
+                        Type::Int
+                            | Type::Text
+                            | Type::Date
+                            | Type::Version
+                            | Type::Enum(_)
+                            | Type::Error
+                            | Type::Any
+                    ) =>
+                {
+                    Type::optional(t)
+                }
                 _ => expect(self, "a list of numbers, texts, dates or versions"),
             },
             Builtin::Distinct | Builtin::Sort => match elem {
@@ -605,9 +950,19 @@ impl Checker<'_> {
                 Type::Map(k, v) => {
                     let t1 = types.get(1).cloned().unwrap_or(Type::Error);
                     if !t1.fits(k) {
-                        let msg = format!("this map's keys are {}, and this is {}", self.show(k), self.show(&t1));
+                        let msg = format!(
+                            "this map's keys are {}, and this is {}",
+                            self.show(k),
+                            self.show(&t1)
+                        );
                         let span = args.get(1).map(|a| a.span).unwrap_or(e.span);
-                        self.err("regle::check::type_mismatch", src, span, msg, "wrong key type");
+                        self.err(
+                            "regle::check::type_mismatch",
+                            src,
+                            span,
+                            msg,
+                            "wrong key type",
+                        );
                     }
                     Type::optional((**v).clone())
                 }
@@ -619,8 +974,18 @@ impl Checker<'_> {
                 match t0.strip_optional().unify(&t1) {
                     Some(t) => t,
                     None => {
-                        let msg = format!("`or_else` gives {} or {}: they must be of one type", self.show(&t0), self.show(&t1));
-                        self.err("regle::check::type_mismatch", src, e.span, msg, "different types");
+                        let msg = format!(
+                            "`or_else` gives {} or {}: they must be of one type",
+                            self.show(&t0),
+                            self.show(&t1)
+                        );
+                        self.err(
+                            "regle::check::type_mismatch",
+                            src,
+                            e.span,
+                            msg,
+                            "different types",
+                        );
                         Type::Error
                     }
                 }

@@ -82,7 +82,10 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
     if files.len() > MAX_POLICY_FILES {
         diags.push(Diagnostic::error(
             "regle::policy::too_many_files",
-            format!("the policy folder holds {} files, more than {MAX_POLICY_FILES}", files.len()),
+            format!(
+                "the policy folder holds {} files, more than {MAX_POLICY_FILES}",
+                files.len()
+            ),
         ));
         return (Vec::new(), diags);
     }
@@ -99,8 +102,11 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
             }
             Err(e) => {
                 diags.push(
-                    Diagnostic::error("regle::policy::unreadable", format!("cannot read policy `{name}`: {e}"))
-                        .help("give a folder of `*.regle` files, or one such file"),
+                    Diagnostic::error(
+                        "regle::policy::unreadable",
+                        format!("cannot read policy `{name}`: {e}"),
+                    )
+                    .help("give a folder of `*.regle` files, or one such file"),
                 );
                 continue;
             }
@@ -113,9 +119,12 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
                     let at = e.utf8_error().valid_up_to();
                     let src = SourceFile::new(name.clone(), String::from_utf8_lossy(e.as_bytes()));
                     diags.push(
-                        Diagnostic::error("regle::policy::not_utf8", format!("policy file `{name}` is not valid UTF-8"))
-                            .at(&src, Span::new(at, at + 1), "this byte is not UTF-8")
-                            .help("save the file as UTF-8"),
+                        Diagnostic::error(
+                            "regle::policy::not_utf8",
+                            format!("policy file `{name}` is not valid UTF-8"),
+                        )
+                        .at(&src, Span::new(at, at + 1), "this byte is not UTF-8")
+                        .help("save the file as UTF-8"),
                     );
                 }
             },
@@ -170,9 +179,16 @@ struct DefSlot<'a> {
 
 #[derive(Clone)]
 enum Var {
-    Named { name: String, slot: u32, ty: Type },
+    Named {
+        name: String,
+        slot: u32,
+        ty: Type,
+    },
     /// The element of a `where`: its fields are names, and `it` is it.
-    Element { slot: u32, ty: Type },
+    Element {
+        slot: u32,
+        ty: Type,
+    },
 }
 
 struct Scope {
@@ -265,7 +281,10 @@ impl<'a> Checker<'a> {
         let builtin = SourceFile::new("<builtin>", "");
         c.add_enum(
             DOCUMENT_STATUS,
-            DOCUMENT_STATUS_VALUES.iter().map(|s| s.to_string()).collect(),
+            DOCUMENT_STATUS_VALUES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             &builtin,
             Span::default(),
         );
@@ -286,9 +305,11 @@ impl<'a> Checker<'a> {
             ("compact", Builtin::Compact),
             ("sum", Builtin::Sum),
         ] {
-            c.values.insert(name.to_string(), (ValueName::Builtin(b), None));
+            c.values
+                .insert(name.to_string(), (ValueName::Builtin(b), None));
         }
-        c.values.insert("as_of".to_string(), (ValueName::AsOf, None));
+        c.values
+            .insert("as_of".to_string(), (ValueName::AsOf, None));
         c
     }
 
@@ -302,8 +323,16 @@ impl<'a> Checker<'a> {
         .to_string()
     }
 
-    fn err(&mut self, code: &'static str, src: &Source, span: Span, msg: impl Into<String>, label: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(code, msg).at(src, span, label));
+    fn err(
+        &mut self,
+        code: &'static str,
+        src: &Source,
+        span: Span,
+        msg: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(code, msg).at(src, span, label));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -311,14 +340,18 @@ impl<'a> Checker<'a> {
     fn add_enum(&mut self, name: &str, variants: Vec<String>, src: &Source, span: Span) -> u32 {
         let id = self.enums.len() as u32;
         for (i, v) in variants.iter().enumerate() {
-            self.variants.entry(v.clone()).or_default().push((id, i as u32));
+            self.variants
+                .entry(v.clone())
+                .or_default()
+                .push((id, i as u32));
         }
         self.enum_names.push(name.to_string());
         self.enums.push(EnumDef {
             name: name.to_string(),
             variants,
         });
-        self.types.insert(name.to_string(), (Type::Enum(id), src.clone(), span));
+        self.types
+            .insert(name.to_string(), (Type::Enum(id), src.clone(), span));
         id
     }
 
@@ -333,13 +366,17 @@ impl<'a> Checker<'a> {
                 Some((psrc, pspan)) => d = d.also(psrc, *pspan, "first declared here"),
                 None => {
                     let _ = prev;
-                    d = d.help(format!("`{}` is a built-in name; choose another", ident.name));
+                    d = d.help(format!(
+                        "`{}` is a built-in name; choose another",
+                        ident.name
+                    ));
                 }
             }
             self.diags.push(d.help("rename one of them"));
             return false;
         }
-        self.values.insert(ident.name.clone(), (what, Some((src.clone(), ident.span))));
+        self.values
+            .insert(ident.name.clone(), (what, Some((src.clone(), ident.span))));
         true
     }
 
@@ -353,12 +390,19 @@ impl<'a> Checker<'a> {
                     ast::Item::Policy(p) => {
                         if let Some((_, psrc)) = &self.policy_decl {
                             let psrc = psrc.clone();
-                            let first = self.policy_decl.as_ref().map(|p| p.0.span).unwrap_or_default();
+                            let first = self
+                                .policy_decl
+                                .as_ref()
+                                .map(|p| p.0.span)
+                                .unwrap_or_default();
                             self.diags.push(
-                                Diagnostic::error("regle::check::duplicate_policy", "a policy has one `policy` block")
-                                    .at(src, p.span, "a second one")
-                                    .also(&psrc, first, "the first one")
-                                    .help("merge the two blocks"),
+                                Diagnostic::error(
+                                    "regle::check::duplicate_policy",
+                                    "a policy has one `policy` block",
+                                )
+                                .at(src, p.span, "a second one")
+                                .also(&psrc, first, "the first one")
+                                .help("merge the two blocks"),
                             );
                         } else {
                             self.policy_decl = Some((p, src.clone()));
@@ -371,7 +415,13 @@ impl<'a> Checker<'a> {
                         let mut seen = HashSet::new();
                         for v in &e.variants {
                             if !seen.insert(v.name.name.clone()) {
-                                self.err("regle::check::duplicate_name", src, v.name.span, format!("`{}` is listed twice", v.name.name), "again here");
+                                self.err(
+                                    "regle::check::duplicate_name",
+                                    src,
+                                    v.name.span,
+                                    format!("`{}` is listed twice", v.name.name),
+                                    "again here",
+                                );
                             }
                         }
                         let names = e.variants.iter().map(|v| v.name.name.clone()).collect();
@@ -383,14 +433,21 @@ impl<'a> Checker<'a> {
                         }
                         let id = self.records.len() as u32;
                         self.record_names.push(r.name.name.clone());
-                        let names: Arc<[Arc<str>]> = r.fields.iter().map(|f| Arc::from(f.name.name.as_str())).collect();
+                        let names: Arc<[Arc<str>]> = r
+                            .fields
+                            .iter()
+                            .map(|f| Arc::from(f.name.name.as_str()))
+                            .collect();
                         self.records.push(RecordDef {
                             name: r.name.name.clone(),
                             names,
                             fields: Vec::new(),
                         });
                         self.record_decls.push((r, src.clone()));
-                        self.types.insert(r.name.name.clone(), (Type::Record(id), src.clone(), r.name.span));
+                        self.types.insert(
+                            r.name.name.clone(),
+                            (Type::Record(id), src.clone(), r.name.span),
+                        );
                     }
                     ast::Item::Input(i) => {
                         let id = self.inputs.len() as u32;
@@ -420,10 +477,17 @@ impl<'a> Checker<'a> {
                     }
                     ast::Item::Document(d) => {
                         if self.document_ids.contains_key(&d.name.name) {
-                            self.err("regle::check::duplicate_name", src, d.name.span, format!("document `{}` is declared twice", d.name.name), "again here");
+                            self.err(
+                                "regle::check::duplicate_name",
+                                src,
+                                d.name.span,
+                                format!("document `{}` is declared twice", d.name.name),
+                                "again here",
+                            );
                             continue;
                         }
-                        self.document_ids.insert(d.name.name.clone(), self.documents.len() as u32);
+                        self.document_ids
+                            .insert(d.name.name.clone(), self.documents.len() as u32);
                         self.documents.push(DocumentDef {
                             name: d.name.name.clone(),
                             title: d.title.value.clone(),
@@ -443,10 +507,17 @@ impl<'a> Checker<'a> {
                     }
                     ast::Item::Decision(d) => {
                         if self.decision_ids.contains_key(&d.name.name) {
-                            self.err("regle::check::duplicate_name", src, d.name.span, format!("decision `{}` is declared twice", d.name.name), "again here");
+                            self.err(
+                                "regle::check::duplicate_name",
+                                src,
+                                d.name.span,
+                                format!("decision `{}` is declared twice", d.name.name),
+                                "again here",
+                            );
                             continue;
                         }
-                        self.decision_ids.insert(d.name.name.clone(), self.decision_decls.len() as u32);
+                        self.decision_ids
+                            .insert(d.name.name.clone(), self.decision_decls.len() as u32);
                         self.decision_decls.push((d, src.clone()));
                     }
                     ast::Item::Rule(r) => {
@@ -471,7 +542,8 @@ impl<'a> Checker<'a> {
                             });
                             continue;
                         }
-                        self.rule_ids.insert(r.id.name.clone(), self.rules.len() as u32);
+                        self.rule_ids
+                            .insert(r.id.name.clone(), self.rules.len() as u32);
                         self.rules.push(RuleSlot {
                             decl: r,
                             src: src.clone(),
@@ -483,8 +555,11 @@ impl<'a> Checker<'a> {
             }
         }
         if self.policy_decl.is_none() {
-            let mut d = Diagnostic::error("regle::check::no_policy", "the policy has no `policy` block")
-                .help("add `policy \"name\" { version \"...\" subject id: input.id }` to one file");
+            let mut d = Diagnostic::error(
+                "regle::check::no_policy",
+                "the policy has no `policy` block",
+            )
+            .help("add `policy \"name\" { version \"...\" subject id: input.id }` to one file");
             if let Some(m) = modules.first() {
                 d = d.at(&m.source, Span::new(0, 0), "expected in one of the files");
             }
@@ -497,7 +572,13 @@ impl<'a> Checker<'a> {
             let mut seen = HashSet::new();
             for f in &decl.fields {
                 if !seen.insert(f.name.name.clone()) {
-                    self.err("regle::check::duplicate_name", &src, f.name.span, format!("field `{}` is declared twice", f.name.name), "again here");
+                    self.err(
+                        "regle::check::duplicate_name",
+                        &src,
+                        f.name.span,
+                        format!("field `{}` is declared twice", f.name.name),
+                        "again here",
+                    );
                 }
                 let ty = self.resolve_type(&f.ty, &src);
                 let default = f.default.as_ref().and_then(|e| self.literal(e, &ty, &src));
@@ -533,14 +614,23 @@ impl<'a> Checker<'a> {
 
     fn type_taken(&mut self, name: &ast::Ident, src: &Source) -> bool {
         if let Some((_, psrc, pspan)) = self.types.get(&name.name) {
-            let d = Diagnostic::error("regle::check::duplicate_name", format!("type `{}` is declared twice", name.name))
-                .at(src, name.span, "declared again here")
-                .also(&psrc.clone(), *pspan, "first declared here");
+            let d = Diagnostic::error(
+                "regle::check::duplicate_name",
+                format!("type `{}` is declared twice", name.name),
+            )
+            .at(src, name.span, "declared again here")
+            .also(&psrc.clone(), *pspan, "first declared here");
             self.diags.push(d);
             return true;
         }
         if ["Text", "Int", "Bool", "Date", "Version", "List", "Map"].contains(&name.name.as_str()) {
-            self.err("regle::check::duplicate_name", src, name.span, format!("`{}` is a built-in type", name.name), "choose another name");
+            self.err(
+                "regle::check::duplicate_name",
+                src,
+                name.span,
+                format!("`{}` is a built-in type", name.name),
+                "choose another name",
+            );
             return true;
         }
         false
@@ -553,7 +643,11 @@ impl<'a> Checker<'a> {
                     "regle::check::type_arguments",
                     src,
                     t.span,
-                    format!("`{}` takes {n} type argument{}", t.name.name, if n == 1 { "" } else { "s" }),
+                    format!(
+                        "`{}` takes {n} type argument{}",
+                        t.name.name,
+                        if n == 1 { "" } else { "s" }
+                    ),
                     "here",
                 );
                 false
@@ -598,9 +692,12 @@ impl<'a> Checker<'a> {
                     known.extend(["Text", "Int", "Bool", "Date", "Version", "List", "Map"]);
                     let help = did_you_mean(name, known.iter().copied())
                         .unwrap_or_else(|| "declare it with `record` or `enum`, or use Text, Int, Bool, Date, Version, List<T>, Map<K, V>".to_string());
-                    let d = Diagnostic::error("regle::check::unknown_type", format!("unknown type `{name}`"))
-                        .at(src, t.name.span, "not a type")
-                        .help(help);
+                    let d = Diagnostic::error(
+                        "regle::check::unknown_type",
+                        format!("unknown type `{name}`"),
+                    )
+                    .at(src, t.name.span, "not a type")
+                    .help(help);
                     self.diags.push(d);
                     Type::Error
                 }
@@ -618,15 +715,31 @@ impl<'a> Checker<'a> {
         let mut scope = Scope::new();
         let (ir, got) = self.expr(e, &mut scope, src);
         if !got.fits(ty) {
-            let msg = format!("this default is {}, but the field is {}", self.show(&got), self.show(ty));
-            self.err("regle::check::type_mismatch", src, e.span, msg, "wrong type");
+            let msg = format!(
+                "this default is {}, but the field is {}",
+                self.show(&got),
+                self.show(ty)
+            );
+            self.err(
+                "regle::check::type_mismatch",
+                src,
+                e.span,
+                msg,
+                "wrong type",
+            );
             return None;
         }
         match const_value(&ir) {
             Some(v) => Some(v),
             None => {
-                self.err("regle::check::default_not_literal", src, e.span, "a default must be a literal value", "not a literal")
-                    .help = Some("write a literal, like `[]`, `0`, `\"\"` or `false`".to_string());
+                self.err(
+                    "regle::check::default_not_literal",
+                    src,
+                    e.span,
+                    "a default must be a literal value",
+                    "not a literal",
+                )
+                .help = Some("write a literal, like `[]`, `0`, `\"\"` or `false`".to_string());
                 None
             }
         }
@@ -638,7 +751,13 @@ impl<'a> Checker<'a> {
         let mut seen = HashSet::new();
         for c in &decl.columns {
             if !seen.insert(c.name.name.clone()) {
-                self.err("regle::check::duplicate_name", &src, c.name.span, format!("column `{}` is declared twice", c.name.name), "again here");
+                self.err(
+                    "regle::check::duplicate_name",
+                    &src,
+                    c.name.span,
+                    format!("column `{}` is declared twice", c.name.name),
+                    "again here",
+                );
             }
             let ty = self.resolve_type(&c.ty, &src);
             let readable = matches!(
@@ -652,7 +771,10 @@ impl<'a> Checker<'a> {
             }
             columns.push((c.name.name.clone(), ty, c.name.span));
         }
-        let base = Path::new(&src.name).parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = Path::new(&src.name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let path = base.join(&decl.path.value);
         let loaded = tables::load(&path, &columns, &src, decl.path.span, &mut self.diags);
         if let Some(t) = self.tables.get_mut(i) {
@@ -673,7 +795,11 @@ impl<'a> Checker<'a> {
         match &slot.state {
             DefState::Done(t) => return t.clone(),
             DefState::InProgress => {
-                let (src, span, name) = (slot.src.clone(), slot.decl.name.span, slot.decl.name.name.clone());
+                let (src, span, name) = (
+                    slot.src.clone(),
+                    slot.decl.name.span,
+                    slot.decl.name.name.clone(),
+                );
                 self.err(
                     "regle::check::recursive_definition",
                     &src,
@@ -698,7 +824,13 @@ impl<'a> Checker<'a> {
             let mut seen = HashSet::new();
             for (name, t) in params {
                 if !seen.insert(name.name.clone()) {
-                    self.err("regle::check::duplicate_name", &src, name.span, format!("parameter `{}` is listed twice", name.name), "again here");
+                    self.err(
+                        "regle::check::duplicate_name",
+                        &src,
+                        name.span,
+                        format!("parameter `{}` is listed twice", name.name),
+                        "again here",
+                    );
                 }
                 let ty = self.resolve_type(t, &src);
                 let slot = scope.slot();
@@ -717,8 +849,19 @@ impl<'a> Checker<'a> {
         if let Some(ret) = &decl.ret {
             let want = self.resolve_type(ret, &src);
             if !ty.fits(&want) {
-                let msg = format!("`{}` is declared {}, but its body is {}", decl.name.name, self.show(&want), self.show(&ty));
-                self.err("regle::check::type_mismatch", &src, decl.body.span, msg, "this has the wrong type");
+                let msg = format!(
+                    "`{}` is declared {}, but its body is {}",
+                    decl.name.name,
+                    self.show(&want),
+                    self.show(&ty)
+                );
+                self.err(
+                    "regle::check::type_mismatch",
+                    &src,
+                    decl.body.span,
+                    msg,
+                    "this has the wrong type",
+                );
             }
             ty = want;
         }
@@ -744,8 +887,17 @@ impl<'a> Checker<'a> {
         let elem = match over_ty.element() {
             Some(t) => t.clone(),
             None => {
-                let msg = format!("a decision is taken for each item of a list, and this is {}", self.show(&over_ty));
-                self.err("regle::check::not_a_list", &src, d.over.span, msg, "not a list");
+                let msg = format!(
+                    "a decision is taken for each item of a list, and this is {}",
+                    self.show(&over_ty)
+                );
+                self.err(
+                    "regle::check::not_a_list",
+                    &src,
+                    d.over.span,
+                    msg,
+                    "not a list",
+                );
                 Type::Error
             }
         };
@@ -757,13 +909,28 @@ impl<'a> Checker<'a> {
             ty: elem,
         });
         let Some((key_name, key_expr)) = &d.key else {
-            self.err("regle::check::decision_key", &src, d.name.span, format!("decision `{}` has no `key`", d.name.name), "add `key NAME: EXPR`")
-                .help = Some(format!("the key names each item in the report, e.g. `key id: {}.id`", d.var.name));
+            self.err(
+                "regle::check::decision_key",
+                &src,
+                d.name.span,
+                format!("decision `{}` has no `key`", d.name.name),
+                "add `key NAME: EXPR`",
+            )
+            .help = Some(format!(
+                "the key names each item in the report, e.g. `key id: {}.id`",
+                d.var.name
+            ));
             return None;
         };
         let (key, _) = self.expr(key_expr, &mut scope, &src);
         if d.values.is_empty() {
-            self.err("regle::check::decision_values", &src, d.name.span, format!("decision `{}` lists no `values`", d.name.name), "add `values a, b, c`");
+            self.err(
+                "regle::check::decision_values",
+                &src,
+                d.name.span,
+                format!("decision `{}` lists no `values`", d.name.name),
+                "add `values a, b, c`",
+            );
             return None;
         }
         let values: Vec<String> = d.values.iter().map(|v| v.name.name.clone()).collect();
@@ -772,14 +939,26 @@ impl<'a> Checker<'a> {
                 Some(p) => p as u32,
                 None => {
                     let help = did_you_mean(&def.name, values.iter().map(String::as_str));
-                    self.err("regle::check::unknown_value", &src, def.span, format!("`{}` is not one of the decision's values", def.name), "not listed in `values`")
-                        .help = help;
+                    self.err(
+                        "regle::check::unknown_value",
+                        &src,
+                        def.span,
+                        format!("`{}` is not one of the decision's values", def.name),
+                        "not listed in `values`",
+                    )
+                    .help = help;
                     0
                 }
             },
             None => {
-                self.err("regle::check::decision_default", &src, d.name.span, format!("decision `{}` has no `default`", d.name.name), "add `default VALUE`")
-                    .help = Some("the default is the value of an item no rule decides".to_string());
+                self.err(
+                    "regle::check::decision_default",
+                    &src,
+                    d.name.span,
+                    format!("decision `{}` has no `default`", d.name.name),
+                    "add `default VALUE`",
+                )
+                .help = Some("the default is the value of an item no rule decides".to_string());
                 0
             }
         };
@@ -788,7 +967,10 @@ impl<'a> Checker<'a> {
             let (ir, _) = self.expr(e, &mut scope, &src);
             show.push((n.name.clone(), ir));
         }
-        let group_by = d.group_by.as_ref().map(|e| self.expr(e, &mut scope, &src).0);
+        let group_by = d
+            .group_by
+            .as_ref()
+            .map(|e| self.expr(e, &mut scope, &src).0);
         Some(Decision {
             name: d.name.name.clone(),
             over,
@@ -797,7 +979,11 @@ impl<'a> Checker<'a> {
             key_name: key_name.name.clone(),
             key,
             values,
-            labels: d.values.iter().map(|v| v.label.as_ref().map(|l| l.value.clone())).collect(),
+            labels: d
+                .values
+                .iter()
+                .map(|v| v.label.as_ref().map(|l| l.value.clone()))
+                .collect(),
             default,
             show,
             total: d.total.as_ref().map(|t| t.name.clone()),
@@ -874,7 +1060,10 @@ impl<'a> Checker<'a> {
             });
             lets.push((slot, ir));
         }
-        let when = decl.when.as_ref().map(|e| self.condition(e, &mut scope, &src));
+        let when = decl
+            .when
+            .as_ref()
+            .map(|e| self.condition(e, &mut scope, &src));
         let mut outcomes = Vec::new();
         for o in &decl.outcomes {
             if let Some(o) = self.outcome(o, decl, &mut scope, &src) {
@@ -883,9 +1072,12 @@ impl<'a> Checker<'a> {
         }
         if decl.cite.is_none() {
             self.diags.push(
-                Diagnostic::warning("regle::check::no_citation", format!("rule `{}` cites no source text", decl.id.name))
-                    .at(&src, decl.id.span, "no `cite`")
-                    .help("add `cite \"...\"` with the sentence of the source this rule encodes"),
+                Diagnostic::warning(
+                    "regle::check::no_citation",
+                    format!("rule `{}` cites no source text", decl.id.name),
+                )
+                .at(&src, decl.id.span, "no `cite`")
+                .help("add `cite \"...\"` with the sentence of the source this rule encodes"),
             );
         }
         if decl.outcomes.is_empty() && decl.exception_to.is_none() {
@@ -922,8 +1114,14 @@ impl<'a> Checker<'a> {
             Some(&i) => Some(i),
             None => {
                 let help = did_you_mean(&id.name, self.rule_ids.keys().map(String::as_str));
-                self.err("regle::check::unknown_rule", src, id.span, format!("no rule has the ID `{}`", id.name), "unknown rule")
-                    .help = help;
+                self.err(
+                    "regle::check::unknown_rule",
+                    src,
+                    id.span,
+                    format!("no rule has the ID `{}`", id.name),
+                    "unknown rule",
+                )
+                .help = help;
                 None
             }
         }
@@ -932,27 +1130,55 @@ impl<'a> Checker<'a> {
     fn condition(&mut self, e: &Expr, scope: &mut Scope, src: &Source) -> Ir {
         let (ir, ty) = self.expr(e, scope, src);
         if !ty.fits(&Type::optional(Type::Bool)) {
-            let msg = format!("a condition must be true or false, and this is {}", self.show(&ty));
+            let msg = format!(
+                "a condition must be true or false, and this is {}",
+                self.show(&ty)
+            );
             let help = match ty.strip_optional() {
-                Type::List(_) => Some("to test that a list has items, write `exists(...)`".to_string()),
-                _ if ty.is_optional() => Some("to test that a value is present, write `exists(...)`".to_string()),
+                Type::List(_) => {
+                    Some("to test that a list has items, write `exists(...)`".to_string())
+                }
+                _ if ty.is_optional() => {
+                    Some("to test that a value is present, write `exists(...)`".to_string())
+                }
                 _ => None,
             };
-            self.err("regle::check::not_a_condition", src, e.span, msg, "not a condition").help = help;
+            self.err(
+                "regle::check::not_a_condition",
+                src,
+                e.span,
+                msg,
+                "not a condition",
+            )
+            .help = help;
         }
         ir
     }
 
-    fn outcome(&mut self, o: &ast::Outcome, rule: &ast::RuleDecl, scope: &mut Scope, src: &Source) -> Option<Outcome> {
+    fn outcome(
+        &mut self,
+        o: &ast::Outcome,
+        rule: &ast::RuleDecl,
+        scope: &mut Scope,
+        src: &Source,
+    ) -> Option<Outcome> {
         match o {
-            ast::Outcome::Diagnostic { severity, guard, at, message, .. } => {
+            ast::Outcome::Diagnostic {
+                severity,
+                guard,
+                at,
+                message,
+                ..
+            } => {
                 let guard = guard.as_ref().map(|g| self.condition(g, scope, src));
                 let at = at.as_ref().and_then(|e| self.place(e, scope, src));
                 let mut parts = Vec::new();
                 for p in &message.parts {
                     match p {
                         ast::TemplatePart::Text(t) => parts.push(TemplatePart::Text(t.clone())),
-                        ast::TemplatePart::Expr(e) => parts.push(TemplatePart::Expr(self.expr(e, scope, src).0)),
+                        ast::TemplatePart::Expr(e) => {
+                            parts.push(TemplatePart::Expr(self.expr(e, scope, src).0))
+                        }
                     }
                 }
                 Some(Outcome::Diagnostic {
@@ -962,25 +1188,56 @@ impl<'a> Checker<'a> {
                     message: parts,
                 })
             }
-            ast::Outcome::Decide { decision, value, from, .. } => {
+            ast::Outcome::Decide {
+                decision,
+                value,
+                from,
+                ..
+            } => {
                 let Some(&d) = self.decision_ids.get(&decision.name) else {
-                    let help = did_you_mean(&decision.name, self.decision_ids.keys().map(String::as_str));
-                    self.err("regle::check::unknown_decision", src, decision.span, format!("no decision is named `{}`", decision.name), "unknown decision")
-                        .help = help;
+                    let help =
+                        did_you_mean(&decision.name, self.decision_ids.keys().map(String::as_str));
+                    self.err(
+                        "regle::check::unknown_decision",
+                        src,
+                        decision.span,
+                        format!("no decision is named `{}`", decision.name),
+                        "unknown decision",
+                    )
+                    .help = help;
                     return None;
                 };
                 let (ddecl, _) = self.decision_decls.get(d as usize)?;
                 let ddecl = *ddecl;
                 let values: Vec<&str> = ddecl.values.iter().map(|v| v.name.name.as_str()).collect();
                 let Some(v) = values.iter().position(|v| *v == value.name) else {
-                    let help = did_you_mean(&value.name, values.iter().copied())
-                        .unwrap_or_else(|| format!("the values of `{}` are: {}", decision.name, values.join(", ")));
-                    self.err("regle::check::unknown_value", src, value.span, format!("`{}` is not a value of decision `{}`", value.name, decision.name), "unknown value")
-                        .help = Some(help);
+                    let help =
+                        did_you_mean(&value.name, values.iter().copied()).unwrap_or_else(|| {
+                            format!(
+                                "the values of `{}` are: {}",
+                                decision.name,
+                                values.join(", ")
+                            )
+                        });
+                    self.err(
+                        "regle::check::unknown_value",
+                        src,
+                        value.span,
+                        format!(
+                            "`{}` is not a value of decision `{}`",
+                            value.name, decision.name
+                        ),
+                        "unknown value",
+                    )
+                    .help = Some(help);
                     return None;
                 };
                 // The rule decides for its `for` item: it must be the decision's kind of item.
-                let want = self.decision_types.get(d as usize).cloned().unwrap_or(Type::Error);
+                let want = self
+                    .decision_types
+                    .get(d as usize)
+                    .cloned()
+                    .unwrap_or(Type::Error);
                 match &rule.for_each {
                     None => {
                         self.err("regle::check::decide_without_for", src, decision.span, format!("`decide {}` needs the rule to say which item: add `for ... in ...`", decision.name), "for which item?")
@@ -991,13 +1248,26 @@ impl<'a> Checker<'a> {
                             .vars
                             .iter()
                             .find_map(|v| match v {
-                                Var::Named { name, ty, .. } if *name == var.name => Some(ty.clone()),
+                                Var::Named { name, ty, .. } if *name == var.name => {
+                                    Some(ty.clone())
+                                }
                                 _ => None,
                             })
                             .unwrap_or(Type::Error);
                         if !got.fits(&want) || !want.fits(&got) {
-                            let msg = format!("decision `{}` is taken for each {}, but this rule goes over {}", decision.name, self.show(&want), self.show(&got));
-                            self.err("regle::check::type_mismatch", src, var.span, msg, "wrong kind of item");
+                            let msg = format!(
+                                "decision `{}` is taken for each {}, but this rule goes over {}",
+                                decision.name,
+                                self.show(&want),
+                                self.show(&got)
+                            );
+                            self.err(
+                                "regle::check::type_mismatch",
+                                src,
+                                var.span,
+                                msg,
+                                "wrong kind of item",
+                            );
                         }
                     }
                 }
@@ -1008,12 +1278,26 @@ impl<'a> Checker<'a> {
                     from,
                 })
             }
-            ast::Outcome::Document { document, with, status, .. } => {
+            ast::Outcome::Document {
+                document,
+                with,
+                status,
+                ..
+            } => {
                 let Some(&doc) = self.document_ids.get(&document.name) else {
-                    let help = did_you_mean(&document.name, self.document_ids.keys().map(String::as_str))
-                        .unwrap_or_else(|| format!("declare it: `document {} \"its title\"`", document.name));
-                    self.err("regle::check::unknown_document", src, document.span, format!("no document is named `{}`", document.name), "unknown document")
-                        .help = Some(help);
+                    let help =
+                        did_you_mean(&document.name, self.document_ids.keys().map(String::as_str))
+                            .unwrap_or_else(|| {
+                                format!("declare it: `document {} \"its title\"`", document.name)
+                            });
+                    self.err(
+                        "regle::check::unknown_document",
+                        src,
+                        document.span,
+                        format!("no document is named `{}`", document.name),
+                        "unknown document",
+                    )
+                    .help = Some(help);
                     return None;
                 };
                 let with = with
@@ -1023,7 +1307,13 @@ impl<'a> Checker<'a> {
                 let (status_ir, ty) = self.expr(status, scope, src);
                 if !ty.fits(&Type::Enum(self.doc_status_enum)) {
                     let msg = format!("a document's status is `provided`, `incomplete` or `missing`, and this is {}", self.show(&ty));
-                    self.err("regle::check::type_mismatch", src, status.span, msg, "not a document status");
+                    self.err(
+                        "regle::check::type_mismatch",
+                        src,
+                        status.span,
+                        msg,
+                        "not a document status",
+                    );
                 }
                 Some(Outcome::Document {
                     document: doc,
@@ -1082,7 +1372,17 @@ impl<'a> Checker<'a> {
                 match self.rule_ids.get(&base.name) {
                     Some(&b) => {
                         if b as usize == i {
-                            self.diags.push(Diagnostic::error("regle::check::exception_to_itself", "a rule cannot be an exception to itself").at(&slot.src, base.span, "this rule"));
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "regle::check::exception_to_itself",
+                                    "a rule cannot be an exception to itself",
+                                )
+                                .at(
+                                    &slot.src,
+                                    base.span,
+                                    "this rule",
+                                ),
+                            );
                             continue;
                         }
                         if let Some(Some(bd)) = rules.get_mut(b as usize) {
@@ -1090,11 +1390,15 @@ impl<'a> Checker<'a> {
                         }
                     }
                     None => {
-                        let help = did_you_mean(&base.name, self.rule_ids.keys().map(String::as_str));
+                        let help =
+                            did_you_mean(&base.name, self.rule_ids.keys().map(String::as_str));
                         self.diags.push(
-                            Diagnostic::error("regle::check::unknown_rule", format!("no rule has the ID `{}`", base.name))
-                                .at(&slot.src, base.span, "unknown rule")
-                                .help_opt(help),
+                            Diagnostic::error(
+                                "regle::check::unknown_rule",
+                                format!("no rule has the ID `{}`", base.name),
+                            )
+                            .at(&slot.src, base.span, "unknown rule")
+                            .help_opt(help),
                         );
                     }
                 }
@@ -1147,11 +1451,21 @@ impl<'a> Checker<'a> {
                 for r in 0..table.rows {
                     let key: Vec<Value> = cols
                         .iter()
-                        .map(|&c| table.cells.get(c as usize).and_then(|col| col.get(r as usize)).cloned().unwrap_or_default())
+                        .map(|&c| {
+                            table
+                                .cells
+                                .get(c as usize)
+                                .and_then(|col| col.get(r as usize))
+                                .cloned()
+                                .unwrap_or_default()
+                        })
                         .collect();
                     rows.entry(key).or_default().push(r);
                 }
-                table.indexes.push(Index { columns: cols, rows });
+                table.indexes.push(Index {
+                    columns: cols,
+                    rows,
+                });
             }
         }
         let Some((pdecl, psrc)) = self.policy_decl.clone() else {
@@ -1162,7 +1476,11 @@ impl<'a> Checker<'a> {
             .subject
             .as_ref()
             .map(|(n, e)| (n.name.clone(), self.expr(e, &mut scope, &psrc).0));
-        let mut order: Vec<(String, RuleDef)> = rules.into_iter().flatten().map(|r| (r.id.clone(), r)).collect();
+        let mut order: Vec<(String, RuleDef)> = rules
+            .into_iter()
+            .flatten()
+            .map(|r| (r.id.clone(), r))
+            .collect();
         // Rule indexes are positions in `self.rules`; keep them, the report sorts by ID.
         let _ = &mut order;
         let rules: Vec<RuleDef> = order.into_iter().map(|(_, r)| r).collect();
@@ -1171,14 +1489,24 @@ impl<'a> Checker<'a> {
         // Errors first, then in reading order.
         let mut warnings = self.diags;
         warnings.sort_by(|a, b| {
-            let place = |d: &Diagnostic| d.primary.as_ref().map(|p| (p.source.name.clone(), p.span.start));
-            a.severity.cmp(&b.severity).then_with(|| place(a).cmp(&place(b)))
+            let place = |d: &Diagnostic| {
+                d.primary
+                    .as_ref()
+                    .map(|p| (p.source.name.clone(), p.span.start))
+            };
+            a.severity
+                .cmp(&b.severity)
+                .then_with(|| place(a).cmp(&place(b)))
         });
         let policy = Policy {
             name: pdecl.name.value.clone(),
             version: pdecl.version.as_ref().map(|v| v.value.clone()),
             subject,
-            labels: pdecl.labels.iter().map(|(n, s)| (n.name.clone(), s.value.clone())).collect(),
+            labels: pdecl
+                .labels
+                .iter()
+                .map(|(n, s)| (n.name.clone(), s.value.clone()))
+                .collect(),
             enums: self.enums,
             records: self.records,
             inputs: self.inputs,
@@ -1286,7 +1614,10 @@ impl<'a> Checker<'a> {
         for (i, r) in rules.iter().enumerate() {
             let Some(r) = r else { continue };
             for o in &r.outcomes {
-                if let Outcome::Decide { decision, value, .. } = o {
+                if let Outcome::Decide {
+                    decision, value, ..
+                } = o
+                {
                     deciders.entry(*decision).or_default().push((i, *value));
                 }
             }
@@ -1332,14 +1663,21 @@ fn dummy_policy() -> Policy {
 
 /// The source text of an expression, for help messages.
 fn expr_text(src: &Source, e: &Expr) -> String {
-    src.text.get(e.span.start..e.span.end).unwrap_or("...").to_string()
+    src.text
+        .get(e.span.start..e.span.end)
+        .unwrap_or("...")
+        .to_string()
 }
 
 /// The value of a constant expression.
 fn const_value(ir: &Ir) -> Option<Value> {
     match ir {
         Ir::Const(v) => Some(v.clone()),
-        Ir::List(items) => items.iter().map(const_value).collect::<Option<Vec<_>>>().map(Value::list),
+        Ir::List(items) => items
+            .iter()
+            .map(const_value)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::list),
         _ => None,
     }
 }
@@ -1370,11 +1708,16 @@ fn deps(irs: &[&Ir]) -> (Vec<DefId>, Vec<RuleIdx>) {
 pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
     match ir {
         Ir::Const(_) | Ir::Local(_) | Ir::Global(_) | Ir::Input(_) | Ir::Table(_) | Ir::AsOf => {}
-        Ir::Call(_, args) | Ir::And(args) | Ir::Or(args) | Ir::List(args) | Ir::Record(_, args) | Ir::Builtin(_, args) => {
-            out.extend(args)
-        }
+        Ir::Call(_, args)
+        | Ir::And(args)
+        | Ir::Or(args)
+        | Ir::List(args)
+        | Ir::Record(_, args)
+        | Ir::Builtin(_, args) => out.extend(args),
         Ir::Field(b, _) | Ir::Not(b) => out.push(b),
-        Ir::Where { src, cond, lookup, .. } => {
+        Ir::Where {
+            src, cond, lookup, ..
+        } => {
             out.push(src);
             out.extend(cond.as_deref());
             if let Some(l) = lookup {
@@ -1386,9 +1729,11 @@ pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
             out.push(body);
         }
         Ir::If(a, b, c) => out.extend([&**a, &**b, &**c]),
-        Ir::Cmp(_, a, b) | Ir::In(a, b, _) | Ir::AddInt(a, b, _) | Ir::Concat(a, b) | Ir::Minus(a, b) => {
-            out.extend([&**a, &**b])
-        }
+        Ir::Cmp(_, a, b)
+        | Ir::In(a, b, _)
+        | Ir::AddInt(a, b, _)
+        | Ir::Concat(a, b)
+        | Ir::Minus(a, b) => out.extend([&**a, &**b]),
         Ir::Fires(_, arg) => out.extend(arg.as_deref()),
     }
 }

@@ -46,9 +46,12 @@ pub fn load(
                 let at = e.utf8_error().valid_up_to();
                 let src = SourceFile::new(display.clone(), String::from_utf8_lossy(e.as_bytes()));
                 diags.push(
-                    Diagnostic::error("regle::table::not_utf8", format!("table file `{display}` is not valid UTF-8"))
-                        .at(&src, Span::new(at, at + 1), "this byte")
-                        .help("save the file as UTF-8"),
+                    Diagnostic::error(
+                        "regle::table::not_utf8",
+                        format!("table file `{display}` is not valid UTF-8"),
+                    )
+                    .at(&src, Span::new(at, at + 1), "this byte")
+                    .help("save the file as UTF-8"),
                 );
                 return None;
             }
@@ -65,7 +68,10 @@ pub fn load(
             return None;
         }
     };
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     let src = SourceFile::new(display.clone(), text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -95,7 +101,11 @@ pub fn load(
                         format!("table file `{display}` has no column `{name}`"),
                     )
                     .at(decl_source, *span, "declared here")
-                    .also(&src, Span::new(0, src.line_text(1).len()), "the file's header")
+                    .also(
+                        &src,
+                        Span::new(0, src.line_text(1).len()),
+                        "the file's header",
+                    )
                     .help(help),
                 );
             }
@@ -113,7 +123,10 @@ pub fn load(
                 return None;
             }
         };
-        let (line, start) = record.position().map(|p| (p.line() as usize, p.byte() as usize)).unwrap_or((1, 0));
+        let (line, start) = record
+            .position()
+            .map(|p| (p.line() as usize, p.byte() as usize))
+            .unwrap_or((1, 0));
         for (c, ((name, ty, _), &pos)) in columns.iter().zip(&positions).enumerate() {
             let Some(pos) = pos else { continue };
             let cell = record.get(pos).unwrap_or("");
@@ -137,8 +150,16 @@ pub fn load(
                                 "regle::table::bad_cell",
                                 format!("column `{name}` of `{display}`, line {line}: {what}"),
                             )
-                            .at(&src, Span::new(start, start + src.line_text(line).len()), format!("`{}` here", cell.escape_debug()))
-                            .also(decl_source, decl_span, "the table is declared here"),
+                            .at(
+                                &src,
+                                Span::new(start, start + src.line_text(line).len()),
+                                format!("`{}` here", cell.escape_debug()),
+                            )
+                            .also(
+                                decl_source,
+                                decl_span,
+                                "the table is declared here",
+                            ),
                         );
                     }
                     column.push(Value::None);

@@ -139,7 +139,9 @@ impl Ctx<'_> {
         };
         let mut diagnostics = Vec::new();
         let mut documents = Vec::new();
-        let mut decided: Vec<HashMap<Value, Vec<Decided>>> = (0..policy.decisions.len()).map(|_| HashMap::new()).collect();
+        let mut decided: Vec<HashMap<Value, Vec<Decided>>> = (0..policy.decisions.len())
+            .map(|_| HashMap::new())
+            .collect();
         let mut frame = Vec::new();
         for (ri, rule) in policy.rules.iter().enumerate() {
             let ri = ri as RuleIdx;
@@ -158,7 +160,12 @@ impl Ctx<'_> {
                 }
                 for o in &rule.outcomes {
                     match o {
-                        Outcome::Diagnostic { severity, guard, at, message } => {
+                        Outcome::Diagnostic {
+                            severity,
+                            guard,
+                            at,
+                            message,
+                        } => {
                             if let Some(g) = guard {
                                 if !self.eval(g, &mut frame)?.is_true() {
                                     continue;
@@ -177,8 +184,14 @@ impl Ctx<'_> {
                                 location,
                             });
                         }
-                        Outcome::Decide { decision, value, from } => {
-                            let Some(d) = policy.decisions.get(*decision as usize) else { continue };
+                        Outcome::Decide {
+                            decision,
+                            value,
+                            from,
+                        } => {
+                            let Some(d) = policy.decisions.get(*decision as usize) else {
+                                continue;
+                            };
                             let mut dframe = vec![Value::None; d.frame as usize];
                             if let Some(slot) = dframe.get_mut(d.var as usize) {
                                 *slot = item.clone();
@@ -189,10 +202,18 @@ impl Ctx<'_> {
                                 None => Value::None,
                             };
                             if let Some(map) = decided.get_mut(*decision as usize) {
-                                map.entry(key).or_default().push(Decided { rule: ri, value: *value, from });
+                                map.entry(key).or_default().push(Decided {
+                                    rule: ri,
+                                    value: *value,
+                                    from,
+                                });
                             }
                         }
-                        Outcome::Document { document, with, status } => {
+                        Outcome::Document {
+                            document,
+                            with,
+                            status,
+                        } => {
                             let mut fields = Vec::new();
                             for (n, ir) in with {
                                 fields.push((n.clone(), self.eval(ir, &mut frame)?));
@@ -241,12 +262,25 @@ impl Ctx<'_> {
                         (winner.value, Some(winner.rule), winner.from)
                     }
                 };
-                lines.push(DecisionLine { key, show, value, rule, from, group });
+                lines.push(DecisionLine {
+                    key,
+                    show,
+                    value,
+                    rule,
+                    from,
+                    group,
+                });
             }
-            decisions.push(DecisionReport { decision: di as u32, lines });
+            decisions.push(DecisionReport {
+                decision: di as u32,
+                lines,
+            });
         }
         // The report's order: rules by ID, documents as declared.
-        let rule_order = |r: Option<RuleIdx>| r.and_then(|r| policy.rules.get(r as usize)).map(|r| r.id.as_str());
+        let rule_order = |r: Option<RuleIdx>| {
+            r.and_then(|r| policy.rules.get(r as usize))
+                .map(|r| r.id.as_str())
+        };
         diagnostics.sort_by(|a, b| rule_order(a.rule).cmp(&rule_order(b.rule)));
         documents.sort_by_key(|d| d.document);
         let outcome = if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -267,7 +301,13 @@ impl Ctx<'_> {
     }
 
     fn conflict(&self, d: &Decision, key: &Value, a: RuleIdx, b: RuleIdx) -> DiagnosticReport {
-        let id = |r: RuleIdx| self.policy.rules.get(r as usize).map(|r| r.id.clone()).unwrap_or_default();
+        let id = |r: RuleIdx| {
+            self.policy
+                .rules
+                .get(r as usize)
+                .map(|r| r.id.clone())
+                .unwrap_or_default()
+        };
         DiagnosticReport {
             rule: None,
             severity: Severity::Error,
@@ -306,10 +346,18 @@ impl Ctx<'_> {
             false
         };
         let standing: Vec<usize> = (0..cands.len())
-            .filter(|&i| !cands.iter().enumerate().any(|(j, c)| j != i && cands.get(i).is_some_and(|ci| overrides(c.rule, ci.rule))))
+            .filter(|&i| {
+                !cands.iter().enumerate().any(|(j, c)| {
+                    j != i && cands.get(i).is_some_and(|ci| overrides(c.rule, ci.rule))
+                })
+            })
             .collect();
         let id = |r: RuleIdx| rules.get(r as usize).map(|r| r.id.as_str()).unwrap_or("");
-        let mut standing: Vec<usize> = if standing.is_empty() { (0..cands.len()).collect() } else { standing };
+        let mut standing: Vec<usize> = if standing.is_empty() {
+            (0..cands.len()).collect()
+        } else {
+            standing
+        };
         standing.sort_by(|&a, &b| id(cands[a].rule).cmp(id(cands[b].rule)));
         let first = standing.first().copied().unwrap_or(0);
         let conflict = standing
@@ -321,7 +369,9 @@ impl Ctx<'_> {
     }
 
     fn items_with_origins(&self, list: &Value) -> Vec<(Value, Option<Origin>)> {
-        let Value::List(l) = list else { return Vec::new() };
+        let Value::List(l) = list else {
+            return Vec::new();
+        };
         let children: Option<&Vec<u32>> = l.origin.and_then(|o| {
             let tree = self.tree(o.doc)?;
             match &tree.node(o.node).value {
@@ -335,7 +385,10 @@ impl Ctx<'_> {
             .map(|(i, v)| {
                 let origin = v.origin().or_else(|| {
                     let node = *children?.get(i)?;
-                    Some(Origin { doc: l.origin?.doc, node })
+                    Some(Origin {
+                        doc: l.origin?.doc,
+                        node,
+                    })
                 });
                 (v.clone(), origin)
             })
@@ -351,7 +404,9 @@ impl Ctx<'_> {
 
     /// Bind the rule's item, evaluate its `let`s and `when`.
     fn holds(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<bool> {
-        let Some(rule) = self.policy.rules.get(r as usize) else { return Ok(false) };
+        let Some(rule) = self.policy.rules.get(r as usize) else {
+            return Ok(false);
+        };
         self.step(1)?;
         frame.clear();
         frame.resize(rule.frame as usize, Value::None);
@@ -377,7 +432,9 @@ impl Ctx<'_> {
         if !self.holds(r, item, frame)? {
             return Ok(false);
         }
-        let Some(rule) = self.policy.rules.get(r as usize) else { return Ok(false) };
+        let Some(rule) = self.policy.rules.get(r as usize) else {
+            return Ok(false);
+        };
         let mut other = Vec::new();
         for &e in &rule.exceptions {
             if self.fires(e, item, &mut other)? {
@@ -402,23 +459,54 @@ impl Ctx<'_> {
     }
 
     /// The path and source location of `at`'s fact.
-    fn place(&self, p: &Place, frame: &[Value], rule: &RuleDef, item_origin: Option<Origin>) -> (Option<String>, Option<(DocRef, Span)>) {
+    fn place(
+        &self,
+        p: &Place,
+        frame: &[Value],
+        rule: &RuleDef,
+        item_origin: Option<Origin>,
+    ) -> (Option<String>, Option<(DocRef, Span)>) {
         let base_origin: Option<Origin> = match &p.base {
             PlaceBase::Input(i) => {
-                let doc = if self.policy.inputs.get(*i as usize).is_some_and(|x| x.registry) { DocRef::Registry } else { DocRef::Input };
-                let name = self.policy.inputs.get(*i as usize).map(|x| x.name.as_str()).unwrap_or("");
-                self.tree(doc).and_then(|t| t.child(t.root, name)).map(|node| Origin { doc, node })
+                let doc = if self
+                    .policy
+                    .inputs
+                    .get(*i as usize)
+                    .is_some_and(|x| x.registry)
+                {
+                    DocRef::Registry
+                } else {
+                    DocRef::Input
+                };
+                let name = self
+                    .policy
+                    .inputs
+                    .get(*i as usize)
+                    .map(|x| x.name.as_str())
+                    .unwrap_or("");
+                self.tree(doc)
+                    .and_then(|t| t.child(t.root, name))
+                    .map(|node| Origin { doc, node })
             }
             PlaceBase::Local(slot) => {
                 let is_item = rule.for_each.as_ref().is_some_and(|f| f.0 == *slot);
-                frame.get(*slot as usize).and_then(Value::origin).or(if is_item { item_origin } else { None })
+                frame
+                    .get(*slot as usize)
+                    .and_then(Value::origin)
+                    .or(if is_item { item_origin } else { None })
             }
-            PlaceBase::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()).and_then(Value::origin),
+            PlaceBase::Global(d) => self
+                .memo
+                .get(*d as usize)
+                .and_then(|v| v.as_ref())
+                .and_then(Value::origin),
         };
         let Some(mut origin) = base_origin else {
             return (None, None);
         };
-        let Some(tree) = self.tree(origin.doc) else { return (None, None) };
+        let Some(tree) = self.tree(origin.doc) else {
+            return (None, None);
+        };
         let mut missing = Vec::new();
         for f in &p.fields {
             if !missing.is_empty() {
@@ -449,7 +537,9 @@ impl Ctx<'_> {
                     return Ok(v.clone());
                 }
                 let policy = self.policy;
-                let Some(def) = policy.defs.get(*d as usize) else { return Ok(Value::None) };
+                let Some(def) = policy.defs.get(*d as usize) else {
+                    return Ok(Value::None);
+                };
                 self.step(1)?;
                 let mut f = vec![Value::None; def.frame as usize];
                 let v = self.eval(&def.body, &mut f)?;
@@ -460,7 +550,9 @@ impl Ctx<'_> {
             }
             Ir::Call(d, args) => {
                 let policy = self.policy;
-                let Some(def) = policy.defs.get(*d as usize) else { return Ok(Value::None) };
+                let Some(def) = policy.defs.get(*d as usize) else {
+                    return Ok(Value::None);
+                };
                 self.step(1)?;
                 let mut f = vec![Value::None; def.frame.max(args.len() as u32) as usize];
                 for (i, a) in args.iter().enumerate() {
@@ -471,9 +563,20 @@ impl Ctx<'_> {
                 }
                 self.eval(&def.body, &mut f)?
             }
-            Ir::Input(i) => self.facts.inputs.get(*i as usize).cloned().flatten().unwrap_or_default(),
+            Ir::Input(i) => self
+                .facts
+                .inputs
+                .get(*i as usize)
+                .cloned()
+                .flatten()
+                .unwrap_or_default(),
             Ir::Table(t) => {
-                let rows = self.policy.tables.get(*t as usize).map(|t| t.rows).unwrap_or(0);
+                let rows = self
+                    .policy
+                    .tables
+                    .get(*t as usize)
+                    .map(|t| t.rows)
+                    .unwrap_or(0);
                 self.step(u64::from(rows))?;
                 Value::list((0..rows).map(|r| Value::Row(*t, r)).collect())
             }
@@ -482,7 +585,12 @@ impl Ctx<'_> {
                 let b = self.eval(base, frame)?;
                 self.field(&b, *access)
             }
-            Ir::Where { src, var, cond, lookup } => {
+            Ir::Where {
+                src,
+                var,
+                cond,
+                lookup,
+            } => {
                 let candidates: Vec<Value> = match lookup {
                     Some(l) => {
                         let mut key = Vec::with_capacity(l.key.len());
@@ -517,7 +625,12 @@ impl Ctx<'_> {
                 }
                 Value::list(out)
             }
-            Ir::Quant { all, src, var, body } => {
+            Ir::Quant {
+                all,
+                src,
+                var,
+                body,
+            } => {
                 let list = self.eval(src, frame)?;
                 let items = list.as_list();
                 self.step(items.len() as u64)?;
@@ -588,7 +701,11 @@ impl Ctx<'_> {
             }
             Ir::AddInt(a, b, sub) => match (self.eval(a, frame)?, self.eval(b, frame)?) {
                 (Value::Int(x), Value::Int(y)) => {
-                    let r = if *sub { x.checked_sub(y) } else { x.checked_add(y) };
+                    let r = if *sub {
+                        x.checked_sub(y)
+                    } else {
+                        x.checked_add(y)
+                    };
                     r.map(Value::Int).unwrap_or_default()
                 }
                 _ => Value::None,
@@ -608,7 +725,13 @@ impl Ctx<'_> {
                 let b = self.eval(b, frame)?;
                 let Value::List(bl) = &b else { return Ok(a) };
                 let bl = bl.clone();
-                Value::list(a.as_list().iter().filter(|x| !contains(&bl, x)).cloned().collect())
+                Value::list(
+                    a.as_list()
+                        .iter()
+                        .filter(|x| !contains(&bl, x))
+                        .cloned()
+                        .collect(),
+                )
             }
             Ir::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -648,7 +771,9 @@ impl Ctx<'_> {
 
     fn field(&self, b: &Value, access: Access) -> Value {
         match (access, b) {
-            (Access::Record(i), Value::Record(r)) => r.fields.get(i as usize).cloned().unwrap_or_default(),
+            (Access::Record(i), Value::Record(r)) => {
+                r.fields.get(i as usize).cloned().unwrap_or_default()
+            }
             (Access::Row(c), Value::Row(t, r)) => self.cell(*t, *r, c),
             (Access::Project(i, flatten), Value::List(l)) => {
                 let mut out = Vec::with_capacity(l.items.len());
@@ -697,7 +822,9 @@ fn contains(l: &List, x: &Value) -> bool {
     if l.items.len() <= 16 {
         return l.items.contains(x);
     }
-    l.lookup.get_or_init(|| l.items.iter().cloned().collect()).contains(x)
+    l.lookup
+        .get_or_init(|| l.items.iter().cloned().collect())
+        .contains(x)
 }
 
 fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
@@ -728,7 +855,14 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
         }
         Builtin::Distinct => {
             let mut seen = std::collections::HashSet::new();
-            Value::list(first.as_list().iter().filter(|v| seen.insert((*v).clone())).cloned().collect())
+            Value::list(
+                first
+                    .as_list()
+                    .iter()
+                    .filter(|v| seen.insert((*v).clone()))
+                    .cloned()
+                    .collect(),
+            )
         }
         Builtin::Sort => {
             let mut items = first.as_list().to_vec();
@@ -739,7 +873,14 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
             Value::Int(i) => acc.saturating_add(*i),
             _ => acc,
         })),
-        Builtin::Compact => Value::list(first.as_list().iter().filter(|v| !matches!(v, Value::None)).cloned().collect()),
+        Builtin::Compact => Value::list(
+            first
+                .as_list()
+                .iter()
+                .filter(|v| !matches!(v, Value::None))
+                .cloned()
+                .collect(),
+        ),
         Builtin::Flatten => {
             let mut out = Vec::new();
             for v in first.as_list() {
@@ -747,7 +888,9 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
             }
             Value::list(out)
         }
-        Builtin::Valid => Value::Bool(matches!(&first, Value::Version(v) if matches!(**v, VersionValue::Valid(_)))),
+        Builtin::Valid => Value::Bool(
+            matches!(&first, Value::Version(v) if matches!(**v, VersionValue::Valid(_))),
+        ),
         Builtin::Keys => match &first {
             Value::Map(m) => Value::list(m.entries.iter().map(|e| e.0.clone()).collect()),
             _ => Value::list(Vec::new()),
@@ -755,7 +898,12 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
         Builtin::Get => {
             let key = vals.get(1).cloned().unwrap_or_default();
             match &first {
-                Value::Map(m) => m.entries.iter().find(|e| e.0 == key).map(|e| e.1.clone()).unwrap_or_default(),
+                Value::Map(m) => m
+                    .entries
+                    .iter()
+                    .find(|e| e.0 == key)
+                    .map(|e| e.1.clone())
+                    .unwrap_or_default(),
                 _ => Value::None,
             }
         }
@@ -776,24 +924,42 @@ pub fn display(policy: &Policy, v: &Value) -> String {
         Value::Text(s) => s.to_string(),
         Value::Date(d) => value::date::format(*d),
         Value::Version(v) => v.text().to_string(),
-        Value::Enum { ty, variant } => crate::report::json::enum_name(policy, *ty, *variant).to_string(),
+        Value::Enum { ty, variant } => {
+            crate::report::json::enum_name(policy, *ty, *variant).to_string()
+        }
         Value::List(l) => l.items.iter().map(display).collect::<Vec<_>>().join(", "),
         Value::Record(r) => {
-            let parts: Vec<String> = r.names.iter().zip(&r.fields).map(|(n, v)| format!("{n}: {}", display(v))).collect();
+            let parts: Vec<String> = r
+                .names
+                .iter()
+                .zip(&r.fields)
+                .map(|(n, v)| format!("{n}: {}", display(v)))
+                .collect();
             format!("{{{}}}", parts.join(", "))
         }
         Value::Row(t, r) => {
-            let Some(table) = policy.tables.get(*t as usize) else { return String::new() };
+            let Some(table) = policy.tables.get(*t as usize) else {
+                return String::new();
+            };
             let parts: Vec<String> = table
                 .columns
                 .iter()
                 .zip(&table.cells)
-                .map(|(n, col)| format!("{n}: {}", display(col.get(*r as usize).unwrap_or(&Value::None))))
+                .map(|(n, col)| {
+                    format!(
+                        "{n}: {}",
+                        display(col.get(*r as usize).unwrap_or(&Value::None))
+                    )
+                })
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
         Value::Map(m) => {
-            let parts: Vec<String> = m.entries.iter().map(|(k, v)| format!("{}: {}", display(k), display(v))).collect();
+            let parts: Vec<String> = m
+                .entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", display(k), display(v)))
+                .collect();
             format!("{{{}}}", parts.join(", "))
         }
     }

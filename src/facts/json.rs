@@ -183,11 +183,11 @@ impl<'a> JsonParser<'a> {
         self.skip_ws();
         if self.pos < self.bytes.len() {
             let (found, span) = self.found(self.pos);
-            let help = if self
+            let another_value = self
                 .text
                 .get(self.pos..)
-                .is_some_and(|r| r.starts_with('{') || r.starts_with('[') || r.starts_with('"'))
-            {
+                .is_some_and(|r| r.starts_with('{') || r.starts_with('[') || r.starts_with('"'));
+            let help = if another_value && self.eof_name == "end of file" {
                 Some(
                     "a JSON file holds exactly one value; for one value per line, name the file .ndjson"
                         .to_string(),

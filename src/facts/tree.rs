@@ -101,7 +101,10 @@ impl Tree {
         }
         segments.reverse();
         let joined = segments.concat();
-        joined.strip_prefix('.').map(str::to_string).unwrap_or(joined)
+        joined
+            .strip_prefix('.')
+            .map(str::to_string)
+            .unwrap_or(joined)
     }
 }
 

@@ -34,7 +34,11 @@ pub fn read_document(
         policy,
         tree,
         source,
-        doc: if registry { DocRef::Registry } else { DocRef::Input },
+        doc: if registry {
+            DocRef::Registry
+        } else {
+            DocRef::Input
+        },
         diags: Vec::new(),
     };
     let root = tree.root;
@@ -60,9 +64,12 @@ pub fn read_document(
     for e in entries {
         if !wanted.iter().any(|w| w.1 == &*e.key) {
             let help = did_you_mean(&e.key, wanted.iter().map(|w| w.1));
-            let d = Diagnostic::error("regle::facts::unknown_field", format!("unknown top-level field `{}`", e.key))
-                .at(source, e.key_span, "not expected here")
-                .help_opt(help);
+            let d = Diagnostic::error(
+                "regle::facts::unknown_field",
+                format!("unknown top-level field `{}`", e.key),
+            )
+            .at(source, e.key_span, "not expected here")
+            .help_opt(help);
             r.diags.push(d);
         }
     }
@@ -91,11 +98,21 @@ pub fn read_document(
 }
 
 impl Reader<'_> {
-    fn error(&mut self, node: NodeId, code: &'static str, msg: String, label: String, help: Option<String>) {
+    fn error(
+        &mut self,
+        node: NodeId,
+        code: &'static str,
+        msg: String,
+        label: String,
+        help: Option<String>,
+    ) {
         if self.diags.len() == MAX_ERRORS {
             self.diags.push(Diagnostic::error(
                 "regle::facts::too_many_errors",
-                format!("more than {MAX_ERRORS} problems in `{}`: the rest are not shown", self.source.name),
+                format!(
+                    "more than {MAX_ERRORS} problems in `{}`: the rest are not shown",
+                    self.source.name
+                ),
             ));
         }
         if self.diags.len() > MAX_ERRORS {
@@ -103,12 +120,23 @@ impl Reader<'_> {
         }
         let span = self.tree.node(node).span;
         let path = self.tree.path(node);
-        let msg = if path.is_empty() { msg } else { format!("`{path}`: {msg}") };
-        self.diags.push(Diagnostic::error(code, msg).at(self.source, span, label).help_opt(help));
+        let msg = if path.is_empty() {
+            msg
+        } else {
+            format!("`{path}`: {msg}")
+        };
+        self.diags.push(
+            Diagnostic::error(code, msg)
+                .at(self.source, span, label)
+                .help_opt(help),
+        );
     }
 
     fn origin(&self, node: NodeId) -> Option<Origin> {
-        Some(Origin { doc: self.doc, node })
+        Some(Origin {
+            doc: self.doc,
+            node,
+        })
     }
 
     fn show(&self, ty: &Type) -> String {
@@ -137,11 +165,21 @@ impl Reader<'_> {
             t => self.show(t),
         };
         let help = match (&self.tree.node(node).value, ty.strip_optional()) {
-            (NodeValue::Number(_) | NodeValue::Bool(_), Type::Text) => Some("write it in quotes to make it a text".to_string()),
-            (NodeValue::Str(_) | NodeValue::Number(_), Type::List(_)) => Some("write a list: `[a, b]`".to_string()),
+            (NodeValue::Number(_) | NodeValue::Bool(_), Type::Text) => {
+                Some("write it in quotes to make it a text".to_string())
+            }
+            (NodeValue::Str(_) | NodeValue::Number(_), Type::List(_)) => {
+                Some("write a list: `[a, b]`".to_string())
+            }
             _ => None,
         };
-        self.error(node, "regle::facts::wrong_type", format!("expected {want}, found {found}"), format!("expected {want}"), help);
+        self.error(
+            node,
+            "regle::facts::wrong_type",
+            format!("expected {want}, found {found}"),
+            format!("expected {want}"),
+            help,
+        );
         Value::None
     }
 
@@ -158,14 +196,26 @@ impl Reader<'_> {
             (Type::Error | Type::Any, _) => Value::None,
             (_, NodeValue::Null) => {
                 let want = self.show(ty);
-                self.error(node, "regle::facts::null", format!("expected {want}, found null"), "no value".to_string(), Some("give a value, or leave the field out if it is optional".to_string()));
+                self.error(
+                    node,
+                    "regle::facts::null",
+                    format!("expected {want}, found null"),
+                    "no value".to_string(),
+                    Some("give a value, or leave the field out if it is optional".to_string()),
+                );
                 Value::None
             }
             (Type::Text, NodeValue::Str(s)) => Value::text(s),
             (Type::Int, NodeValue::Number(raw)) => match raw.parse::<i64>() {
                 Ok(i) => Value::Int(i),
                 Err(_) => {
-                    self.error(node, "regle::facts::bad_number", format!("`{raw}` is not a whole number in range"), "not a whole number".to_string(), None);
+                    self.error(
+                        node,
+                        "regle::facts::bad_number",
+                        format!("`{raw}` is not a whole number in range"),
+                        "not a whole number".to_string(),
+                        None,
+                    );
                     Value::None
                 }
             },
@@ -173,23 +223,47 @@ impl Reader<'_> {
             (Type::Date, NodeValue::Str(s)) => match date::parse(s) {
                 Some(d) => Value::Date(d),
                 None => {
-                    self.error(node, "regle::facts::bad_date", format!("`{}` is not a date", s.escape_debug()), "not a date".to_string(), Some("write a real calendar date as YYYY-MM-DD, like 2026-05-20".to_string()));
+                    self.error(
+                        node,
+                        "regle::facts::bad_date",
+                        format!("`{}` is not a date", s.escape_debug()),
+                        "not a date".to_string(),
+                        Some(
+                            "write a real calendar date as YYYY-MM-DD, like 2026-05-20".to_string(),
+                        ),
+                    );
                     Value::None
                 }
             },
             // A version written without quotes keeps its text as written (`1.10`).
-            (Type::Version, NodeValue::Str(s) | NodeValue::Number(s)) => Value::Version(Arc::new(match crate::version::parse(s) {
-                Ok(v) => VersionValue::Valid(v),
-                Err(_) => VersionValue::Invalid(s.clone()),
-            })),
+            (Type::Version, NodeValue::Str(s) | NodeValue::Number(s)) => {
+                Value::Version(Arc::new(match crate::version::parse(s) {
+                    Ok(v) => VersionValue::Valid(v),
+                    Err(_) => VersionValue::Invalid(s.clone()),
+                }))
+            }
             (Type::Enum(e), NodeValue::Str(s)) => {
-                let variants = self.policy.enums.get(*e as usize).map(|e| e.variants.as_slice()).unwrap_or(&[]);
+                let variants = self
+                    .policy
+                    .enums
+                    .get(*e as usize)
+                    .map(|e| e.variants.as_slice())
+                    .unwrap_or(&[]);
                 match variants.iter().position(|v| **v == **s) {
-                    Some(i) => Value::Enum { ty: *e, variant: i as u32 },
+                    Some(i) => Value::Enum {
+                        ty: *e,
+                        variant: i as u32,
+                    },
                     None => {
                         let help = did_you_mean(s, variants.iter().map(String::as_str))
                             .unwrap_or_else(|| format!("one of: {}", variants.join(", ")));
-                        self.error(node, "regle::facts::unknown_value", format!("`{}` is not one of the expected values", s.escape_debug()), "unknown value".to_string(), Some(help));
+                        self.error(
+                            node,
+                            "regle::facts::unknown_value",
+                            format!("`{}` is not one of the expected values", s.escape_debug()),
+                            "unknown value".to_string(),
+                            Some(help),
+                        );
                         Value::None
                     }
                 }
@@ -229,10 +303,15 @@ impl Reader<'_> {
         };
         for e in entries {
             if !def.fields.iter().any(|f| f.name == *e.key) {
-                let help = did_you_mean(&e.key, def.fields.iter().map(|f| f.name.as_str())).or_else(|| {
-                    let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-                    Some(format!("the fields of {} are: {}", def.name, names.join(", ")))
-                });
+                let help = did_you_mean(&e.key, def.fields.iter().map(|f| f.name.as_str()))
+                    .or_else(|| {
+                        let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                        Some(format!(
+                            "the fields of {} are: {}",
+                            def.name,
+                            names.join(", ")
+                        ))
+                    });
                 let path = self.tree.path(node);
                 let d = Diagnostic::error(
                     "regle::facts::unknown_field",
@@ -254,7 +333,13 @@ impl Reader<'_> {
                     (None, Type::Optional(_)) => fields.push(Value::None),
                     (None, _) => {
                         let ty = self.show(&f.ty);
-                        self.error(node, "regle::facts::missing_field", format!("missing field `{}`", f.name), format!("`{}` ({ty}) is required", f.name), Some(format!("add `{}:` to this mapping", f.name)));
+                        self.error(
+                            node,
+                            "regle::facts::missing_field",
+                            format!("missing field `{}`", f.name),
+                            format!("`{}` ({ty}) is required", f.name),
+                            Some(format!("add `{}:` to this mapping", f.name)),
+                        );
                         fields.push(Value::None);
                     }
                 },

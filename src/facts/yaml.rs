@@ -10,6 +10,8 @@
 //! here). Building is iterative, driven by the events, so no input can
 //! overflow the call stack.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
@@ -76,7 +78,7 @@ pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Tree, ParseError> {
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
-                builder.scalar(&value, style, anchor, tag.as_deref(), start, end)?;
+                builder.scalar(value, style, anchor, tag.as_deref(), start, end)?;
             }
             Event::SequenceStart(anchor, _) => builder.open(true, anchor, start, end)?,
             Event::MappingStart(anchor, _) => builder.open(false, anchor, start, end)?,
@@ -107,6 +109,9 @@ struct Offsets {
     len: usize,
     /// Added to every offset (the byte order mark left out).
     shift: usize,
+    /// The last conversion, `(character index, byte offset)`: events come
+    /// in order, so most conversions walk on from it.
+    last: Cell<(usize, usize)>,
 }
 
 const STRIDE: usize = 64;
@@ -127,6 +132,7 @@ impl Offsets {
             ascii,
             len: text.len(),
             shift,
+            last: Cell::new((0, 0)),
         }
     }
 
@@ -135,12 +141,23 @@ impl Offsets {
         if self.ascii {
             return index.min(self.len);
         }
-        let Some(&from) = self.marks.get(index / STRIDE) else {
-            return self.len;
+        let (last_char, last_byte) = self.last.get();
+        let (from_char, from) = if index >= last_char && index - last_char <= STRIDE {
+            (last_char, last_byte)
+        } else {
+            match self.marks.get(index / STRIDE) {
+                Some(&b) => (index - index % STRIDE, b),
+                None => return self.len,
+            }
         };
-        text.get(from..)
-            .and_then(|rest| rest.char_indices().nth(index % STRIDE))
-            .map_or(self.len, |(b, _)| from + b)
+        let byte = text
+            .get(from..)
+            .and_then(|rest| rest.char_indices().nth(index - from_char))
+            .map_or(self.len, |(b, _)| from + b);
+        if byte < self.len {
+            self.last.set((index, byte));
+        }
+        byte
     }
 }
 
@@ -306,7 +323,7 @@ impl Builder<'_> {
 
     fn scalar(
         &mut self,
-        value: &str,
+        value: Cow<'_, str>,
         style: ScalarStyle,
         anchor: usize,
         tag: Option<&Tag>,
@@ -323,13 +340,14 @@ impl Builder<'_> {
                 self.anchors.insert(
                     anchor,
                     Anchor::Key {
-                        text: value.into(),
-                        value: resolve(value, style, tag),
+                        text: value.as_ref().into(),
+                        value: resolve(value.clone(), style, tag),
                     },
                 );
             }
             return self.key(value.into(), span);
         }
+        let text: Option<Box<str>> = (anchor != 0).then(|| value.as_ref().into());
         let id = self.add_node(span, resolve(value, style, tag), false)?;
         if anchor != 0 {
             self.anchors.insert(
@@ -338,7 +356,7 @@ impl Builder<'_> {
                     start: id as usize,
                     end: id as usize + 1,
                     height: 0,
-                    text: Some(value.into()),
+                    text,
                 },
             );
         }
@@ -607,16 +625,16 @@ fn remap_children(value: &mut NodeValue, remap: impl Fn(NodeId) -> NodeId) {
 
 /// The value of a scalar: quoted (or tagged `!!str`) is text; a plain one
 /// is resolved with the YAML 1.2 core schema, numbers as written.
-fn resolve(value: &str, style: ScalarStyle, tag: Option<&Tag>) -> NodeValue {
+fn resolve(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> NodeValue {
     let is_str_tag = tag.is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
     if style != ScalarStyle::Plain || is_str_tag {
         return NodeValue::Str(value.into());
     }
-    match value {
+    match value.as_ref() {
         "" | "~" | "null" | "Null" | "NULL" => NodeValue::Null,
         "true" | "True" | "TRUE" => NodeValue::Bool(true),
         "false" | "False" | "FALSE" => NodeValue::Bool(false),
-        _ if is_decimal(value) => NodeValue::Number(value.into()),
+        v if is_decimal(v) => NodeValue::Number(value.into()),
         _ => NodeValue::Str(value.into()),
     }
 }
@@ -983,6 +1001,19 @@ mod tests {
         assert_eq!(o.local(&text, 200), 400);
         assert_eq!(o.local(&text, 201), 401);
         assert_eq!(o.local(&text, 5000), 401);
+        // Any order agrees with a plain count.
+        let mixed = "aé日😀b".repeat(100);
+        let o = Offsets::new(&mixed, 0);
+        let bytes: Vec<usize> = mixed.char_indices().map(|(b, _)| b).collect();
+        let mut k = 7usize;
+        for _ in 0..2_000 {
+            k = (k * 7919 + 13) % (bytes.len() + 3);
+            let want = bytes.get(k).copied().unwrap_or(mixed.len());
+            assert_eq!(o.local(&mixed, k), want, "{k}");
+            let k2 = (k + 1).min(bytes.len());
+            let want = bytes.get(k2).copied().unwrap_or(mixed.len());
+            assert_eq!(o.local(&mixed, k2), want, "{k2}");
+        }
         let long = format!("k: {}\nv: \"日本\"\n", "é".repeat(1000));
         let tree = parse(&long).unwrap();
         assert_eq!(slice(&long, at(&tree, &["v"]).span), "\"日本\"");

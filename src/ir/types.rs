@@ -63,7 +63,10 @@ impl Type {
             (Type::List(a), Type::List(b)) => a.fits(b),
             (Type::Map(ka, va), Type::Map(kb, vb)) => ka.fits(kb) && va.fits(vb),
             (Type::Anon(a), Type::Anon(b)) => {
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.0 == y.0 && x.1.fits(&y.1))
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(x, y)| x.0 == y.0 && x.1.fits(&y.1))
             }
             _ => false,
         }
@@ -76,7 +79,9 @@ impl Type {
             (Type::Error, _) | (_, Type::Error) => Some(Type::Error),
             (Type::Any, b) => Some(b.clone()),
             (a, Type::Any) => Some(a.clone()),
-            (Type::Optional(a), b) | (b, Type::Optional(a)) => a.unify(b.strip_optional()).map(Type::optional),
+            (Type::Optional(a), b) | (b, Type::Optional(a)) => {
+                a.unify(b.strip_optional()).map(Type::optional)
+            }
             (Type::List(a), Type::List(b)) => a.unify(b).map(Type::list),
             _ => None,
         }

@@ -131,7 +131,9 @@ impl Value {
                 (VersionValue::Valid(a), VersionValue::Valid(b)) => Some(a.cmp(b)),
                 _ => None,
             },
-            (Value::Enum { ty: ta, variant: a }, Value::Enum { ty: tb, variant: b }) if ta == tb => {
+            (Value::Enum { ty: ta, variant: a }, Value::Enum { ty: tb, variant: b })
+                if ta == tb =>
+            {
                 Some(a.cmp(b))
             }
             _ => None,

@@ -26,14 +26,25 @@ impl Style {
 }
 
 fn label<'a>(policy: &'a Policy, word: &'a str) -> &'a str {
-    policy.labels.get(word).map(String::as_str).unwrap_or(match word {
-        "as_of" => "as of",
-        w => w,
-    })
+    policy
+        .labels
+        .get(word)
+        .map(String::as_str)
+        .unwrap_or(match word {
+            "as_of" => "as of",
+            w => w,
+        })
 }
 
 /// Write one report as text.
-pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Source>, registry: Option<&Source>, style: &Style) {
+pub fn report(
+    out: &mut String,
+    policy: &Policy,
+    r: &Report,
+    input: Option<&Source>,
+    registry: Option<&Source>,
+    style: &Style,
+) {
     let l = |w| label(policy, w);
     let outcome = l(r.outcome.as_str());
     let outcome = match r.outcome {
@@ -41,8 +52,18 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
         OutcomeKind::Incomplete => style.paint("1;33", outcome),
         OutcomeKind::Rejected => style.paint("1;31", outcome),
     };
-    let subject = r.subject.as_ref().map(|(n, v)| format!("{} {}", l(n), clean(&display(policy, v)))).unwrap_or_default();
-    let _ = writeln!(out, "{} — {}: {}", style.paint("1", &subject), l("outcome"), outcome);
+    let subject = r
+        .subject
+        .as_ref()
+        .map(|(n, v)| format!("{} {}", l(n), clean(&display(policy, v))))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} — {}: {}",
+        style.paint("1", &subject),
+        l("outcome"),
+        outcome
+    );
     let _ = writeln!(
         out,
         "{} {} {}, {} {}",
@@ -75,7 +96,13 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
                 match (src, d.location) {
                     (Some(src), Some((_, span))) => {
                         let (line, col) = src.line_col(span.start);
-                        let _ = writeln!(out, "    {} {} ({}:{line}:{col})", l("at"), clean(at), src.name);
+                        let _ = writeln!(
+                            out,
+                            "    {} {} ({}:{line}:{col})",
+                            l("at"),
+                            clean(at),
+                            src.name
+                        );
                         let _ = writeln!(out, "    {line:>5} │ {}", clean(src.line_text(line)));
                     }
                     _ => {
@@ -84,35 +111,70 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
                 }
             }
             if let Some(cite) = r.and_then(|r| r.cite.as_deref()) {
-                let _ = writeln!(out, "    {}", style.paint("2", &format!("« {} »", clean(cite))));
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    style.paint("2", &format!("« {} »", clean(cite)))
+                );
             }
         }
     }
     if !r.documents.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint("1", l("documents")));
         for d in &r.documents {
-            let status = crate::check::DOCUMENT_STATUS_VALUES.get(d.status as usize).copied().unwrap_or("");
+            let status = crate::check::DOCUMENT_STATUS_VALUES
+                .get(d.status as usize)
+                .copied()
+                .unwrap_or("");
             let mark = match d.status {
                 0 => style.paint("32", "✓"),
                 1 => style.paint("33", "~"),
                 _ => style.paint("31", "✗"),
             };
-            let title = policy.documents.get(d.document as usize).map(|d| d.title.as_str()).unwrap_or("");
-            let extra: Vec<String> = d.with.iter().map(|(n, v)| format!("{n} {}", clean(&display(policy, v)))).collect();
-            let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+            let title = policy
+                .documents
+                .get(d.document as usize)
+                .map(|d| d.title.as_str())
+                .unwrap_or("");
+            let extra: Vec<String> = d
+                .with
+                .iter()
+                .map(|(n, v)| format!("{n} {}", clean(&display(policy, v))))
+                .collect();
+            let extra = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join(", "))
+            };
             let id = rule(d.rule).map(|r| r.id.as_str()).unwrap_or("");
-            let _ = writeln!(out, "  {mark} {}{extra}: {} [{id}]", clean(title), l(status));
+            let _ = writeln!(
+                out,
+                "  {mark} {}{extra}: {} [{id}]",
+                clean(title),
+                l(status)
+            );
         }
     }
     for d in &r.decisions {
-        let Some(decl) = policy.decisions.get(d.decision as usize) else { continue };
-        let _ = writeln!(out, "\n{}", style.paint("1", &format!("{} ({})", l(&decl.name), d.lines.len())));
+        let Some(decl) = policy.decisions.get(d.decision as usize) else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.paint("1", &format!("{} ({})", l(&decl.name), d.lines.len()))
+        );
         for (vi, vname) in decl.values.iter().enumerate() {
             let lines: Vec<_> = d.lines.iter().filter(|x| x.value as usize == vi).collect();
             if lines.is_empty() {
                 continue;
             }
-            let vlabel = decl.labels.get(vi).cloned().flatten().unwrap_or_else(|| vname.clone());
+            let vlabel = decl
+                .labels
+                .get(vi)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| vname.clone());
             let _ = writeln!(out, "  {} ({})", style.paint("1;36", &vlabel), lines.len());
             // Lines of one value, by the rule that decided them, then by group.
             let mut rules: Vec<Option<u32>> = lines.iter().map(|x| x.rule).collect();
@@ -120,7 +182,12 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
             rules.dedup();
             for ri in rules {
                 let indent = if let Some(r) = ri.and_then(rule) {
-                    let _ = writeln!(out, "    {} {}", style.paint("2", &format!("[{}]", r.id)), clean(&r.title));
+                    let _ = writeln!(
+                        out,
+                        "    {} {}",
+                        style.paint("2", &format!("[{}]", r.id)),
+                        clean(&r.title)
+                    );
                     "      "
                 } else {
                     "    "
@@ -138,7 +205,11 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
                     }
                 }
                 for (g, items) in groups {
-                    let head = if g.is_empty() { String::new() } else { format!("{} ", style.paint("1", &clean(&g))) };
+                    let head = if g.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{} ", style.paint("1", &clean(&g)))
+                    };
                     let _ = writeln!(out, "{indent}{head}{}", items.join(", "));
                 }
             }
@@ -149,7 +220,12 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report, input: Option<&Sour
 /// A value in few words: a record's values joined by spaces.
 fn short(policy: &Policy, v: &crate::ir::Value) -> String {
     match v {
-        crate::ir::Value::Record(r) => r.fields.iter().map(|f| display(policy, f)).collect::<Vec<_>>().join(" "),
+        crate::ir::Value::Record(r) => r
+            .fields
+            .iter()
+            .map(|f| display(policy, f))
+            .collect::<Vec<_>>()
+            .join(" "),
         v => display(policy, v),
     }
 }

@@ -134,10 +134,18 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
     out.push(',');
     key(out, "outcome");
     string(out, r.outcome.as_str());
-    let rule_id = |i: u32| policy.rules.get(i as usize).map(|r| r.id.as_str()).unwrap_or("");
+    let rule_id = |i: u32| {
+        policy
+            .rules
+            .get(i as usize)
+            .map(|r| r.id.as_str())
+            .unwrap_or("")
+    };
     let mut counts: Vec<(String, usize)> = Vec::new();
     for d in &r.decisions {
-        let Some(decl) = policy.decisions.get(d.decision as usize) else { continue };
+        let Some(decl) = policy.decisions.get(d.decision as usize) else {
+            continue;
+        };
         out.push(',');
         key(out, &decl.name);
         out.push('[');
@@ -156,7 +164,13 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
             }
             out.push(',');
             key(out, "status");
-            string(out, decl.values.get(line.value as usize).map(String::as_str).unwrap_or(""));
+            string(
+                out,
+                decl.values
+                    .get(line.value as usize)
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            );
             out.push(',');
             key(out, "rule");
             match line.rule {
@@ -188,13 +202,26 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         }
         out.push('{');
         key(out, "document");
-        string(out, policy.documents.get(d.document as usize).map(|d| d.name.as_str()).unwrap_or(""));
+        string(
+            out,
+            policy
+                .documents
+                .get(d.document as usize)
+                .map(|d| d.name.as_str())
+                .unwrap_or(""),
+        );
         out.push(',');
         key(out, "rule");
         string(out, rule_id(d.rule));
         out.push(',');
         key(out, "status");
-        string(out, crate::check::DOCUMENT_STATUS_VALUES.get(d.status as usize).copied().unwrap_or(""));
+        string(
+            out,
+            crate::check::DOCUMENT_STATUS_VALUES
+                .get(d.status as usize)
+                .copied()
+                .unwrap_or(""),
+        );
         for (n, v) in &d.with {
             out.push(',');
             key(out, n);
@@ -235,7 +262,11 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         }
         out.push(',');
         key(out, "cite");
-        match d.rule.and_then(|ri| policy.rules.get(ri as usize)).and_then(|r| r.cite.as_deref()) {
+        match d
+            .rule
+            .and_then(|ri| policy.rules.get(ri as usize))
+            .and_then(|r| r.cite.as_deref())
+        {
             Some(c) => string(out, c),
             None => out.push_str("null"),
         }

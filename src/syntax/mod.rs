@@ -21,9 +21,24 @@ pub const MAX_NESTING: usize = 64;
 
 /// Parse one policy file.
 pub fn parse(source: &Source) -> Result<Module, Diagnostic> {
-    check_nesting(source)?;
-    let mut pairs = RegleParser::parse(Rule::file, &source.text)
-        .map_err(|e| syntax_error(source, e))?;
+    let unclosed = check_nesting(source)?;
+    let mut pairs = RegleParser::parse(Rule::file, &source.text).map_err(|e| match unclosed {
+        // A bracket never closed explains the failure better than where it ended.
+        Some((at, open)) => {
+            let close = match open {
+                b'(' => ')',
+                b'[' => ']',
+                _ => '}',
+            };
+            Diagnostic::error(
+                "regle::syntax::unclosed",
+                format!("this `{}` is never closed", open as char),
+            )
+            .at(source, Span::new(at, at + 1), "opened here")
+            .help(format!("close it with `{close}`"))
+        }
+        None => syntax_error(source, e),
+    })?;
     let file = pairs
         .next()
         .ok_or_else(|| internal(source, Span::default(), "empty parse"))?;
@@ -42,10 +57,12 @@ pub fn parse(source: &Source) -> Result<Module, Diagnostic> {
 }
 
 /// A pre-scan, outside strings and comments, that refuses nesting deeper
-/// than `MAX_NESTING` before the recursive parser sees it.
-fn check_nesting(source: &Source) -> Result<(), Diagnostic> {
+/// than `MAX_NESTING` before the recursive parser sees it, and finds the
+/// first bracket left open at the end (its offset and byte).
+fn check_nesting(source: &Source) -> Result<Option<(usize, u8)>, Diagnostic> {
     let bytes = source.text.as_bytes();
     let (mut depth, mut i) = (0usize, 0usize);
+    let mut open: Vec<(usize, u8)> = Vec::new();
     let mut in_string = false;
     while let Some(&b) = bytes.get(i) {
         if in_string {
@@ -64,6 +81,7 @@ fn check_nesting(source: &Source) -> Result<(), Diagnostic> {
                 }
                 b'(' | b'[' | b'{' => {
                     depth += 1;
+                    open.push((i, b));
                     if depth > MAX_NESTING {
                         return Err(Diagnostic::error(
                             "regle::syntax::too_deep",
@@ -73,13 +91,16 @@ fn check_nesting(source: &Source) -> Result<(), Diagnostic> {
                         .help("split the expression into named `def`s"));
                     }
                 }
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b')' | b']' | b'}' => {
+                    depth = depth.saturating_sub(1);
+                    open.pop();
+                }
                 _ => {}
             }
         }
         i += 1;
     }
-    Ok(())
+    Ok(open.first().copied())
 }
 
 fn internal(source: &Source, span: Span, what: &str) -> Diagnostic {
@@ -98,16 +119,28 @@ fn syntax_error(source: &Source, e: pest::error::Error<Rule>) -> Diagnostic {
         InputLocation::Span((s, e)) => (s, e),
     };
     let found = found_at(&source.text, start);
-    let end = if end > start {
-        end
-    } else {
-        start + found.1
-    };
+    let end = if end > start { end } else { start + found.1 };
     let (message, label) = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(|r| expected_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
+            // The keywords that start a declaration, said once.
+            let starts = [
+                "`decision`",
+                "`def`",
+                "`document`",
+                "`enum`",
+                "`input` or `registry`",
+                "`policy`",
+                "`record`",
+                "`rule`",
+                "`table`",
+            ];
+            if names.iter().filter(|n| starts.contains(n)).count() >= 3 {
+                names.retain(|n| !starts.contains(n));
+                names.push("a new declaration (`rule`, `def`, ...)");
+            }
             let expected = match names.as_slice() {
                 [] => "something else".to_string(),
                 [one] => (*one).to_string(),
@@ -120,11 +153,7 @@ fn syntax_error(source: &Source, e: pest::error::Error<Rule>) -> Diagnostic {
         }
         ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
-    Diagnostic::error("regle::syntax::unexpected", message).at(
-        source,
-        Span::new(start, end),
-        label,
-    )
+    Diagnostic::error("regle::syntax::unexpected", message).at(source, Span::new(start, end), label)
 }
 
 /// What stands at `offset`, for "found ...", and its length in bytes.
@@ -206,6 +235,7 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         Rule::policy_version => "`version`",
         Rule::policy_subject => "`subject`",
         Rule::policy_label => "`label`",
+        Rule::label_key => "a name",
         Rule::decision_key => "`key`",
         Rule::decision_values => "`values`",
         Rule::decision_default => "`default`",
@@ -239,8 +269,7 @@ impl Lower<'_> {
         it: &mut impl Iterator<Item = Pair<'i, Rule>>,
         parent: &Pair<'i, Rule>,
     ) -> R<Pair<'i, Rule>> {
-        it.next()
-            .ok_or_else(|| self.bug(parent, "missing child"))
+        it.next().ok_or_else(|| self.bug(parent, "missing child"))
     }
 
     fn item(&self, pair: Pair<Rule>) -> R<Item> {
@@ -402,14 +431,18 @@ impl Lower<'_> {
                         d.values.push(self.variant(v)?);
                     }
                 }
-                Rule::decision_default => d.default = Some(self.ident(self.next(&mut inner, &attr)?)),
+                Rule::decision_default => {
+                    d.default = Some(self.ident(self.next(&mut inner, &attr)?))
+                }
                 Rule::decision_show => {
                     for f in inner {
                         d.show.push(self.field_init(f)?);
                     }
                 }
                 Rule::decision_total => d.total = Some(self.ident(self.next(&mut inner, &attr)?)),
-                Rule::decision_group => d.group_by = Some(self.expr(self.next(&mut inner, &attr)?)?),
+                Rule::decision_group => {
+                    d.group_by = Some(self.expr(self.next(&mut inner, &attr)?)?)
+                }
                 _ => return Err(self.bug(&attr, "decision attribute")),
             }
         }
@@ -449,7 +482,8 @@ impl Lower<'_> {
                 }
                 Rule::let_clause => {
                     let v = self.ident(self.next(&mut inner, &clause)?);
-                    r.lets.push((v, self.expr(self.next(&mut inner, &clause)?)?));
+                    r.lets
+                        .push((v, self.expr(self.next(&mut inner, &clause)?)?));
                 }
                 Rule::when_clause => r.when = Some(self.expr(self.next(&mut inner, &clause)?)?),
                 Rule::diag_outcome => {
@@ -663,7 +697,11 @@ impl Lower<'_> {
                 let mut acc = self.expr(self.next(&mut it, &pair)?)?;
                 while let Some(op) = it.next() {
                     let rhs = self.expr(self.next(&mut it, &pair)?)?;
-                    let op = if op.as_str() == "+" { AddOp::Add } else { AddOp::Sub };
+                    let op = if op.as_str() == "+" {
+                        AddOp::Add
+                    } else {
+                        AddOp::Sub
+                    };
                     let s = acc.span.to(rhs.span);
                     acc = Expr {
                         kind: ExprKind::Add(op, Box::new(acc), Box::new(rhs)),
