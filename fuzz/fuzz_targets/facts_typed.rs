@@ -1,0 +1,126 @@
+//! Arbitrary text as a candidacy for the shipped Ségur policy: parsed as
+//! JSON (or, when that fails, as YAML), read against the policy's declared
+//! shape (`facts::typed::read_document`), and if that succeeds, evaluated
+//! on 2026-05-20 with the registry of `tests/cases/registry.yaml`, and
+//! rendered as a JSON report (which must parse, as one object) and as a
+//! human report (which must hold no raw control character). Diagnostics
+//! along the way must have in-bounds spans and render. No panic, no hang.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use regle::check::{load_policy, Checked};
+use regle::eval::{evaluate, Facts};
+use regle::facts::tree::{Limits, Tree};
+use regle::facts::{json, typed, yaml};
+use regle::ir::Value;
+use regle::source::{Source, SourceFile};
+use std::path::Path;
+use std::sync::OnceLock;
+
+const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/segur-v2");
+const REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cases/registry.yaml");
+const AS_OF: &str = "2026-05-20";
+
+struct Fixture {
+    checked: Checked,
+    /// The registry's values, by input index (`None` for the document's).
+    base_inputs: Vec<Option<Value>>,
+    registry_tree: Tree,
+    as_of: i32,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let checked = match load_policy(Path::new(POLICY)) {
+            Ok(c) => c,
+            Err(d) => panic!("the shipped policy {POLICY} does not load: {:?}", d.first().map(|d| &d.message)),
+        };
+        let text = std::fs::read_to_string(REGISTRY).expect("tests/cases/registry.yaml is readable");
+        let source = SourceFile::new("registry.yaml", text);
+        let registry_tree = yaml::parse_yaml(&source.text, &Limits::default()).expect("the registry parses");
+        let base_inputs = match typed::read_document(&checked.policy, &registry_tree, &source, true) {
+            Ok(v) => v,
+            Err(d) => panic!("the registry does not read: {:?}", d.first().map(|d| &d.message)),
+        };
+        let as_of = regle::ir::value::date::parse(AS_OF).expect("a date");
+        Fixture { checked, base_inputs, registry_tree, as_of }
+    })
+}
+
+fn parse(source: &Source) -> Result<Tree, regle::diag::Diagnostic> {
+    let limits = Limits::default();
+    json::parse_json(&source.text, 0, &limits)
+        .or_else(|_| yaml::parse_yaml(&source.text, &limits))
+        .map_err(|e| {
+            regle::diag::Diagnostic::error(e.code, e.message)
+                .at(source, e.span, e.label)
+                .help_opt(e.help)
+        })
+}
+
+fuzz_target!(
+    init: {
+        let _ = fixture();
+    },
+    |data: &[u8]| {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let f = fixture();
+        let policy = &f.checked.policy;
+        let source = SourceFile::new("fuzz.yaml", text);
+        let tree = match parse(&source) {
+            Ok(t) => t,
+            Err(d) => {
+                regle_fuzz::assert_diag_spans(&d);
+                return;
+            }
+        };
+        let values = match typed::read_document(policy, &tree, &source, false) {
+            Ok(v) => v,
+            Err(diags) => {
+                assert!(!diags.is_empty(), "Err holds at least one diagnostic");
+                for (i, d) in diags.iter().enumerate() {
+                    regle_fuzz::assert_diag_spans(d);
+                    if i < 3 {
+                        regle_fuzz::render_and_check(d);
+                    }
+                }
+                return;
+            }
+        };
+        assert_eq!(values.len(), policy.inputs.len(), "one value slot per input");
+        let inputs: Vec<Option<Value>> = values
+            .into_iter()
+            .zip(&f.base_inputs)
+            .map(|(a, b)| a.or_else(|| b.clone()))
+            .collect();
+        let facts = Facts {
+            inputs: &inputs,
+            input_tree: Some(&tree),
+            registry_tree: Some(&f.registry_tree),
+        };
+        let Ok(report) = evaluate(policy, &facts, f.as_of) else {
+            // The step budget is spent: a diagnostic, not a hang.
+            return;
+        };
+        let mut out = String::new();
+        regle::report::json::report(&mut out, policy, &report);
+        let v: serde_json::Value = match serde_json::from_str(&out) {
+            Ok(v) => v,
+            Err(e) => panic!("the JSON report does not parse ({e}): {out}"),
+        };
+        assert!(v.is_object(), "the JSON report is an object");
+        let mut human = String::new();
+        regle::report::human::report(
+            &mut human,
+            policy,
+            &report,
+            Some(&source),
+            None,
+            &regle::report::human::Style { color: false },
+        );
+        regle_fuzz::assert_no_raw_controls(&human, "report::human(color=false)");
+    }
+);
