@@ -2,23 +2,17 @@
 //! prints, and maps the result to an exit code (0 clean, 1 findings,
 //! 2 unreadable policy or facts).
 
+use crate::batch;
 use crate::check::{load_policy, Checked};
 use crate::diag::Diagnostic;
-use crate::eval::{evaluate, Facts, OutcomeKind, Report};
-use crate::facts::tree::{Limits, ParseError, Tree};
-use crate::facts::{json, typed, yaml};
+use crate::facts::tree::{Limits, Tree};
+use crate::facts::typed;
 use crate::ir::{Policy, Value};
 use crate::render;
-use crate::report;
-use crate::source::{Source, SourceFile};
+use crate::source::Source;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-
-/// Largest facts file read (an NDJSON batch included).
-pub const MAX_FACTS_BYTES: u64 = 1024 * 1024 * 1024;
-/// Most documents in one run.
-pub const MAX_DOCUMENTS: usize = 10_000_000;
 
 #[derive(Parser, Debug)]
 #[command(name = "regle", version, about = "Evaluate facts against a declarative policy", long_about = None)]
@@ -51,6 +45,9 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
+        /// How many documents to evaluate at once (default: one per core). The output is the same whatever the number.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
 }
 
@@ -126,6 +123,7 @@ pub fn run(cli: Cli) -> i32 {
             registry,
             as_of,
             format,
+            jobs,
         } => {
             let diag_format = if format == ReportFormat::Human {
                 DiagFormat::Human
@@ -157,172 +155,16 @@ pub fn run(cli: Cli) -> i32 {
                     }
                 },
             };
-            eval_command(&checked.policy, &facts, registry.as_deref(), as_of, format)
-        }
-    }
-}
-
-/// One document to evaluate: its source, parsed tree, and NDJSON line.
-struct Doc {
-    source: Source,
-    line: Option<usize>,
-    tree: Result<Tree, Vec<Diagnostic>>,
-}
-
-fn parse_error(source: &Source, e: ParseError) -> Diagnostic {
-    Diagnostic::error(e.code, e.message)
-        .at(source, e.span, e.label)
-        .help_opt(e.help)
-}
-
-fn read_source(path: &Path) -> Result<Source, Diagnostic> {
-    let name = path.display().to_string();
-    let mut bytes = Vec::new();
-    let res = if name == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_FACTS_BYTES + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_FACTS_BYTES + 1).read_to_end(&mut bytes))
-    };
-    if let Err(e) = res {
-        return Err(Diagnostic::error(
-            "regle::facts::unreadable",
-            format!("cannot read `{name}`: {e}"),
-        ));
-    }
-    if bytes.len() as u64 > MAX_FACTS_BYTES {
-        return Err(Diagnostic::error(
-            "regle::facts::too_large",
-            format!("`{name}` is larger than {MAX_FACTS_BYTES} bytes"),
-        )
-        .help("split the batch into several files"));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(name, text)),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let src = SourceFile::new(
-                name.clone(),
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            );
-            Err(Diagnostic::error(
-                "regle::facts::not_utf8",
-                format!("`{name}` is not valid UTF-8"),
+            eval_command(
+                &checked.policy,
+                &facts,
+                registry.as_deref(),
+                as_of,
+                format,
+                jobs,
             )
-            .at(&src, crate::source::Span::new(at, at + 1), "this byte")
-            .help("save the file as UTF-8"))
         }
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Json,
-    Yaml,
-    Ndjson,
-}
-
-fn kind_of(path: &Path) -> Option<Kind> {
-    if path.as_os_str() == "-" {
-        return Some(Kind::Ndjson);
-    }
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("json") => Some(Kind::Json),
-        Some("yaml" | "yml") => Some(Kind::Yaml),
-        Some("ndjson" | "jsonl") => Some(Kind::Ndjson),
-        _ => None,
-    }
-}
-
-/// Expand the command line's facts arguments: folders to their fact files
-/// (sorted), each file to its documents.
-fn documents(args: &[PathBuf], limits: &Limits) -> Vec<Doc> {
-    let mut files = Vec::new();
-    let mut docs = Vec::new();
-    for a in args {
-        if a.is_dir() {
-            let mut inner: Vec<PathBuf> = std::fs::read_dir(a)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| kind_of(p).is_some())
-                        .collect()
-                })
-                .unwrap_or_default();
-            inner.sort();
-            files.extend(inner);
-        } else {
-            files.push(a.clone());
-        }
-    }
-    for f in files {
-        let source = match read_source(&f) {
-            Ok(s) => s,
-            Err(d) => {
-                docs.push(Doc {
-                    source: SourceFile::new(f.display().to_string(), ""),
-                    line: None,
-                    tree: Err(vec![d]),
-                });
-                continue;
-            }
-        };
-        match kind_of(&f) {
-            None => {
-                let d = Diagnostic::error(
-                    "regle::facts::unknown_format",
-                    format!(
-                        "`{}`: cannot tell the format from the file name",
-                        f.display()
-                    ),
-                )
-                .help("name facts files .json, .yaml, .yml, .ndjson or .jsonl");
-                docs.push(Doc {
-                    source,
-                    line: None,
-                    tree: Err(vec![d]),
-                });
-            }
-            Some(Kind::Json) => {
-                let tree = json::parse_json(&source.text, 0, limits)
-                    .map_err(|e| vec![parse_error(&source, e)]);
-                docs.push(Doc {
-                    source,
-                    line: None,
-                    tree,
-                });
-            }
-            Some(Kind::Yaml) => {
-                let tree = yaml::parse_yaml(&source.text, limits)
-                    .map_err(|e| vec![parse_error(&source, e)]);
-                docs.push(Doc {
-                    source,
-                    line: None,
-                    tree,
-                });
-            }
-            Some(Kind::Ndjson) => {
-                for (line, result) in json::parse_ndjson(&source.text, limits) {
-                    if docs.len() >= MAX_DOCUMENTS {
-                        break;
-                    }
-                    let tree = result.map_err(|e| vec![parse_error(&source, e)]);
-                    docs.push(Doc {
-                        source: source.clone(),
-                        line: Some(line),
-                        tree,
-                    });
-                }
-            }
-        }
-    }
-    docs
 }
 
 fn eval_command(
@@ -331,6 +173,7 @@ fn eval_command(
     registry: Option<&Path>,
     as_of: i32,
     format: ReportFormat,
+    jobs: Option<usize>,
 ) -> i32 {
     let limits = Limits::default();
     let needs_registry = policy.inputs.iter().any(|i| i.registry);
@@ -339,26 +182,19 @@ fn eval_command(
     } else {
         DiagFormat::Json
     };
-    // The registry: read once for the whole batch.
+    // The registry: read, checked and indexed once for the whole batch.
     let mut base_inputs: Vec<Option<Value>> = vec![None; policy.inputs.len()];
     let mut registry_doc: Option<(Source, Tree)> = None;
     match (registry, needs_registry) {
         (Some(path), true) => {
-            let source = match read_source(path) {
-                Ok(s) => s,
+            let loaded = batch::read_source(path).and_then(|source| {
+                let kind = batch::kind_of(path).unwrap_or(batch::Kind::Json);
+                batch::parse_file(&source, kind, &limits).map(|tree| (source, tree))
+            });
+            let (source, tree) = match loaded {
+                Ok(x) => x,
                 Err(d) => {
                     print_diagnostics(&[d], diag_format);
-                    return 2;
-                }
-            };
-            let tree = match kind_of(path) {
-                Some(Kind::Yaml) => yaml::parse_yaml(&source.text, &limits),
-                _ => json::parse_json(&source.text, 0, &limits),
-            };
-            let tree = match tree {
-                Ok(t) => t,
-                Err(e) => {
-                    print_diagnostics(&[parse_error(&source, e)], diag_format);
                     return 2;
                 }
             };
@@ -390,50 +226,90 @@ fn eval_command(
         }
         (Some(_), false) | (None, false) => {}
     }
-    let docs = documents(facts, &limits);
-    let mut worst = 0;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut json_items: Vec<String> = Vec::new();
-    let color = color_stdout();
-    for doc in docs {
-        let result = doc.tree.and_then(|tree| {
-            let values = typed::read_document(policy, &tree, &doc.source, false)?;
-            let inputs: Vec<Option<Value>> = values.into_iter().zip(&base_inputs).map(|(a, b)| a.or_else(|| b.clone())).collect();
-            let facts = Facts { inputs: &inputs, input_tree: Some(&tree), registry_tree: registry_doc.as_ref().map(|r| &r.1) };
-            evaluate(policy, &facts, as_of).map_err(|_| {
-                vec![Diagnostic::error("regle::eval::too_much_work", format!("evaluating this document took more than {} steps", crate::eval::MAX_STEPS))
-                    .help("the policy does too much work for one document; look for a query over a large table without an equality filter")]
-            })
-        });
-        match result {
-            Ok(report) => {
-                worst = worst.max(match report.outcome {
-                    OutcomeKind::Complete => 0,
-                    _ => 1,
-                });
-                emit_report(
-                    &mut out,
-                    &mut json_items,
-                    policy,
-                    &report,
-                    &doc.source,
-                    registry_doc.as_ref().map(|r| &r.0),
-                    format,
-                    color,
-                );
-            }
-            Err(diags) => {
-                worst = 2;
-                emit_error(
-                    &mut out,
-                    &mut json_items,
-                    &doc.source,
-                    doc.line,
-                    &diags,
-                    format,
-                );
-            }
+    let registry_indexes = crate::eval::index_registry(policy, &base_inputs);
+    let cx = batch::Context {
+        policy,
+        registry: &base_inputs,
+        registry_doc: registry_doc.as_ref(),
+        registry_indexes: &registry_indexes,
+        as_of,
+        format: match format {
+            ReportFormat::Human => batch::Format::Human,
+            ReportFormat::Json => batch::Format::Json,
+            ReportFormat::Ndjson => batch::Format::Ndjson,
+        },
+        color: color_stdout(),
+    };
+    let mut stream = batch::DocStream::new(facts, limits);
+    // A progress bar for a long batch, on a terminal only.
+    let total = stream.total_bytes();
+    let bar = if std::io::stderr().is_terminal() && total.is_none_or(|t| t > 1 << 20) {
+        let bar = match total {
+            Some(t) => indicatif::ProgressBar::new(t),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {msg}",
+        ) {
+            bar.set_style(style);
         }
+        Some(bar)
+    } else {
+        None
+    };
+    let started = std::time::Instant::now();
+    let mut summary = batch::Summary::default();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut json_items: Vec<String> = Vec::new();
+    let mut failed_write = false;
+    let run = |stream: &mut batch::DocStream,
+               pool: Option<&rayon::ThreadPool>,
+               summary: &mut batch::Summary,
+               out: &mut std::io::BufWriter<std::io::StdoutLock>,
+               json_items: &mut Vec<String>,
+               failed_write: &mut bool| {
+        batch::run(&cx, stream, pool, |r, bytes| {
+            summary.add(r.outcome);
+            if !r.stderr.is_empty() {
+                let _ = write!(std::io::stderr().lock(), "{}", r.stderr);
+            }
+            match cx.format {
+                batch::Format::Json => json_items.push(r.stdout),
+                batch::Format::Ndjson => {
+                    if writeln!(out, "{}", r.stdout).is_err() {
+                        *failed_write = true;
+                    }
+                }
+                batch::Format::Human => {
+                    if write!(out, "{}", r.stdout).is_err() {
+                        *failed_write = true;
+                    }
+                }
+            }
+            if let Some(b) = &bar {
+                b.set_position(bytes);
+                b.set_message(format!("{} documents", summary.documents));
+            }
+        });
+    };
+    // `--jobs 1` evaluates on this thread; otherwise a pool of that many (0: one per core).
+    let pool = match jobs {
+        Some(1) => None,
+        n => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.unwrap_or(0))
+            .build()
+            .ok(),
+    };
+    run(
+        &mut stream,
+        pool.as_ref(),
+        &mut summary,
+        &mut out,
+        &mut json_items,
+        &mut failed_write,
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
     if format == ReportFormat::Json {
         let text = if json_items.len() == 1 {
@@ -446,71 +322,25 @@ fn eval_command(
             .unwrap_or(text);
         let _ = writeln!(out, "{pretty}");
     }
-    let _ = out.flush();
-    worst
-}
-
-#[allow(clippy::too_many_arguments)]
-fn emit_report(
-    out: &mut impl Write,
-    json_items: &mut Vec<String>,
-    policy: &Policy,
-    r: &Report,
-    input: &Source,
-    registry: Option<&Source>,
-    format: ReportFormat,
-    color: bool,
-) {
-    match format {
-        ReportFormat::Human => {
-            let mut s = String::new();
-            report::human::report(
-                &mut s,
-                policy,
-                r,
-                Some(input),
-                registry,
-                &report::human::Style { color },
-            );
-            let _ = writeln!(out, "{s}");
-        }
-        ReportFormat::Json => {
-            let mut s = String::new();
-            report::json::report(&mut s, policy, r);
-            json_items.push(s);
-        }
-        ReportFormat::Ndjson => {
-            let mut s = String::new();
-            report::json::report(&mut s, policy, r);
-            let _ = writeln!(out, "{s}");
-        }
+    if out.flush().is_err() {
+        failed_write = true;
     }
-}
-
-fn emit_error(
-    out: &mut impl Write,
-    json_items: &mut Vec<String>,
-    source: &Source,
-    line: Option<usize>,
-    diags: &[Diagnostic],
-    format: ReportFormat,
-) {
-    match format {
-        ReportFormat::Human => print_diagnostics(diags, DiagFormat::Human),
-        ReportFormat::Json | ReportFormat::Ndjson => {
-            let v = serde_json::json!({
-                "error": {
-                    "file": source.name,
-                    "line": line,
-                    "diagnostics": diags.iter().map(render::json).collect::<Vec<_>>(),
-                }
-            });
-            let s = v.to_string();
-            if format == ReportFormat::Json {
-                json_items.push(s);
-            } else {
-                let _ = writeln!(out, "{s}");
-            }
-        }
+    if summary.documents > 1 {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} documents: {} complete, {} incomplete, {} rejected, {} unreadable; {:.2} s, {:.0} documents/s",
+            summary.documents,
+            summary.complete,
+            summary.incomplete,
+            summary.rejected,
+            summary.unreadable,
+            secs,
+            summary.documents as f64 / secs.max(1e-9)
+        );
     }
+    if failed_write {
+        eprintln!("regle: could not write the reports (is the output closed?)");
+        return 2;
+    }
+    summary.exit_code()
 }

@@ -136,7 +136,7 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
             } else {
                 shown.related.push(ShownRelated {
                     text: clean(&s.text),
-                    source: NamedSource::new(s.source.name.clone(), s.source.text.clone()),
+                    source: NamedSource::new(s.source.display_name(), s.source.text.clone()),
                     label: LabeledSpan::new_with_span(Some(clean(&s.text)), span(s)),
                 });
             }

@@ -35,6 +35,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// The line of the whole file this text starts at (an NDJSON line is
+    /// its own source): 1 for a whole file.
+    pub first_line: usize,
 }
 
 pub type Source = Arc<SourceFile>;
@@ -54,11 +57,36 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            first_line: 1,
         })
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// A piece of a larger file (one NDJSON line) that starts at `first_line`.
+    pub fn excerpt(name: impl Into<String>, text: impl Into<String>, first_line: usize) -> Source {
+        let mut src = SourceFile::new(name, text);
+        if let Some(s) = Arc::get_mut(&mut src) {
+            s.first_line = first_line.max(1);
+        }
+        src
+    }
+
+    /// The name to show with a snippet: the file, and the line an excerpt starts at.
+    pub fn display_name(&self) -> String {
+        if self.first_line > 1 {
+            format!("{} (line {})", self.name, self.first_line)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// 1-based line (in the whole file) and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let (line, col) = self.local_line_col(offset);
+        (line + self.first_line - 1, col)
+    }
+
+    /// 1-based line and column within this text.
+    pub fn local_line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,

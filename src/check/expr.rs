@@ -246,8 +246,12 @@ impl Checker<'_> {
                 let cond_ir = self.condition(cond, scope, src);
                 scope.vars.pop();
                 let ty = Type::list(elem);
+                let registry = |i: u32| self.inputs.get(i as usize).is_some_and(|x| x.registry);
                 let (cond, lookup) = match src_ir {
-                    Ir::Table(t) => self.plan_lookup(t, slot, cond_ir),
+                    Ir::Table(t) => self.plan_lookup(LookupSource::Table(t), slot, cond_ir),
+                    Ir::Input(i) if registry(i) => {
+                        self.plan_lookup(LookupSource::Registry(i), slot, cond_ir)
+                    }
                     _ => (Some(Box::new(cond_ir)), None),
                 };
                 (
@@ -263,11 +267,13 @@ impl Checker<'_> {
         }
     }
 
-    /// Split a filter on a table into the equalities an index can serve
-    /// (`column == expression not about the row`) and the rest.
+    /// Split a filter on a table, or on a registry list, into what an
+    /// index can serve (`column == value`, `column in values`, the value
+    /// not about the item; on a registry, the column may be a path of
+    /// fields) and the rest, tested item by item.
     fn plan_lookup(
         &mut self,
-        table: TableId,
+        source: LookupSource,
         slot: u32,
         cond: Ir,
     ) -> (Option<Box<Ir>>, Option<IndexLookup>) {
@@ -275,67 +281,90 @@ impl Checker<'_> {
             Ir::And(items) => items,
             other => vec![other],
         };
-        let mut keys: Vec<(u32, Ir)> = Vec::new();
+        // The column (or field path) a side names, if it is one of the item's.
+        let column = |x: &Ir| -> Option<Vec<u32>> {
+            let mut path = Vec::new();
+            let mut cur = x;
+            loop {
+                match (cur, source) {
+                    (Ir::Field(base, Access::Row(col)), LookupSource::Table(_)) => {
+                        path.push(*col);
+                        cur = base;
+                    }
+                    (Ir::Field(base, Access::Record(i)), LookupSource::Registry(_)) => {
+                        path.push(*i);
+                        cur = base;
+                    }
+                    (Ir::Local(s), _) if *s == slot && !path.is_empty() => {
+                        path.reverse();
+                        return Some(path);
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        // `in` keys multiply lookups: used only when no equality narrows
+        // the query; otherwise they are tested on the few rows found.
+        let has_eq = conjuncts.iter().any(|c| match c {
+            Ir::Cmp(CmpOp::Eq, a, b) => {
+                (column(a).is_some() && !uses_local(b, slot))
+                    || (column(b).is_some() && !uses_local(a, slot))
+            }
+            _ => false,
+        });
+        let mut keys: Vec<(Vec<u32>, Ir, bool)> = Vec::new();
         let mut rest = Vec::new();
         for c in conjuncts {
             match c {
-                Ir::Cmp(CmpOp::Eq, a, b) => {
-                    let column = |x: &Ir| match x {
-                        Ir::Field(base, Access::Row(col)) if matches!(**base, Ir::Local(s) if s == slot) => {
-                            Some(*col)
-                        }
-                        _ => None,
-                    };
-                    match (column(&a), column(&b)) {
-                        (Some(col), None)
-                            if !uses_local(&b, slot) && !keys.iter().any(|k| k.0 == col) =>
-                        {
-                            keys.push((col, *b))
-                        }
-                        (None, Some(col))
-                            if !uses_local(&a, slot) && !keys.iter().any(|k| k.0 == col) =>
-                        {
-                            keys.push((col, *a))
-                        }
-                        _ => rest.push(Ir::Cmp(CmpOp::Eq, a, b)),
+                Ir::Cmp(CmpOp::Eq, a, b) => match (column(&a), column(&b)) {
+                    (Some(col), None)
+                        if !uses_local(&b, slot) && !keys.iter().any(|k| k.0 == col) =>
+                    {
+                        keys.push((col, *b, false))
                     }
-                }
+                    (None, Some(col))
+                        if !uses_local(&a, slot) && !keys.iter().any(|k| k.0 == col) =>
+                    {
+                        keys.push((col, *a, false))
+                    }
+                    _ => rest.push(Ir::Cmp(CmpOp::Eq, a, b)),
+                },
+                Ir::In(a, b, false) if !has_eq => match column(&a) {
+                    Some(col) if !uses_local(&b, slot) && !keys.iter().any(|k| k.0 == col) => {
+                        keys.push((col, *b, true))
+                    }
+                    _ => rest.push(Ir::In(a, b, false)),
+                },
                 other => rest.push(other),
             }
         }
-        if keys.is_empty() {
-            let cond = if rest.len() == 1 {
-                rest.pop()
-            } else {
-                Some(Ir::And(rest))
-            };
-            return (cond.map(Box::new), None);
-        }
-        keys.sort_by_key(|k| k.0);
-        let columns: Vec<u32> = keys.iter().map(|k| k.0).collect();
-        let index = match self
-            .index_requests
-            .iter()
-            .filter(|r| r.0 == table)
-            .position(|r| r.1 == columns)
-        {
-            Some(i) => i,
-            None => {
-                self.index_requests.push((table, columns.clone()));
-                self.index_requests.iter().filter(|r| r.0 == table).count() - 1
-            }
-        };
         let cond = match rest.len() {
             0 => None,
             1 => rest.pop().map(Box::new),
             _ => Some(Box::new(Ir::And(rest))),
         };
+        if keys.is_empty() {
+            return (cond, None);
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let columns: Vec<Vec<u32>> = keys.iter().map(|k| k.0.clone()).collect();
+        let index = match self
+            .index_requests
+            .iter()
+            .position(|r| r.0 == source && r.1 == columns)
+        {
+            Some(i) => i,
+            None => {
+                self.index_requests.push((source, columns));
+                self.index_requests.len() - 1
+            }
+        };
         (
             cond,
             Some(IndexLookup {
-                table,
+                source,
                 index: index as u32,
-                key: keys.into_iter().map(|k| k.1).collect(),
+                key: keys.into_iter().map(|k| (k.1, k.2)).collect(),
             }),
         )
     }
@@ -392,6 +421,12 @@ impl Checker<'_> {
                 Var::Named { name, slot, ty } if *name == n.name => {
                     return (Ir::Local(*slot), ty.clone())
                 }
+                Var::Let {
+                    name,
+                    slot,
+                    ty,
+                    index,
+                } if *name == n.name => return (Ir::LetRef(*slot, *index), ty.clone()),
                 Var::Element { slot, ty } => {
                     if n.name == "it" {
                         return (Ir::Local(*slot), ty.clone());
@@ -487,7 +522,7 @@ impl Checker<'_> {
         known.extend(self.variants.keys().cloned());
         for v in &scope.vars {
             match v {
-                Var::Named { name, .. } => known.push(name.clone()),
+                Var::Named { name, .. } | Var::Let { name, .. } => known.push(name.clone()),
                 Var::Element { ty, .. } => {
                     known.push("it".to_string());
                     known.extend(self.fields_of(ty).into_iter().map(|f| f.0));
@@ -521,11 +556,9 @@ impl Checker<'_> {
     ) -> (Ir, Type) {
         // `Enum.variant`
         if let ExprKind::Name(n) = &base.kind {
-            let shadowed = scope
-                .vars
-                .iter()
-                .any(|v| matches!(v, Var::Named { name, .. } if *name == n.name))
-                || self.values.contains_key(&n.name);
+            let shadowed = scope.vars.iter().any(
+                |v| matches!(v, Var::Named { name, .. } | Var::Let { name, .. } if *name == n.name),
+            ) || self.values.contains_key(&n.name);
             if let (false, Some((Type::Enum(id), _, _))) = (shadowed, self.types.get(&n.name)) {
                 let id = *id;
                 let variants = self

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// Largest policy file read.
 pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
+/// Most `let`s in one rule (they are evaluated lazily, tracked in a word).
+pub const MAX_LETS: usize = 64;
 /// Most policy files in one folder.
 pub const MAX_POLICY_FILES: usize = 1000;
 
@@ -184,6 +186,13 @@ enum Var {
         slot: u32,
         ty: Type,
     },
+    /// A rule's `let`: evaluated on first use (`index` among the rule's lets).
+    Let {
+        name: String,
+        slot: u32,
+        ty: Type,
+        index: u32,
+    },
     /// The element of a `where`: its fields are names, and `it` is it.
     Element {
         slot: u32,
@@ -242,7 +251,7 @@ struct Checker<'a> {
     decision_types: Vec<Type>,
     rules: Vec<RuleSlot<'a>>,
     rule_ids: HashMap<String, RuleIdx>,
-    index_requests: Vec<(TableId, Vec<u32>)>,
+    index_requests: Vec<(LookupSource, Vec<Vec<u32>>)>,
     doc_status_enum: u32,
 }
 
@@ -470,7 +479,6 @@ impl<'a> Checker<'a> {
                                 types: Vec::new(),
                                 cells: Vec::new(),
                                 rows: 0,
-                                indexes: Vec::new(),
                             });
                             self.table_decls.push((t, src.clone()));
                         }
@@ -1050,13 +1058,29 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let mut lets = Vec::new();
+        if decl.lets.len() > MAX_LETS {
+            let first = decl
+                .lets
+                .get(MAX_LETS)
+                .map(|l| l.0.span)
+                .unwrap_or(decl.id.span);
+            self.err(
+                "regle::check::too_many_lets",
+                &src,
+                first,
+                format!("a rule has at most {MAX_LETS} `let`s"),
+                "one too many",
+            )
+            .help = Some("move some of them into `def`s".to_string());
+        }
         for (name, e) in &decl.lets {
             let (ir, ty) = self.expr(e, &mut scope, &src);
             let slot = scope.slot();
-            scope.vars.push(Var::Named {
+            scope.vars.push(Var::Let {
                 name: name.name.clone(),
                 slot,
                 ty,
+                index: lets.len() as u32,
             });
             lets.push((slot, ir));
         }
@@ -1248,7 +1272,9 @@ impl<'a> Checker<'a> {
                             .vars
                             .iter()
                             .find_map(|v| match v {
-                                Var::Named { name, ty, .. } if *name == var.name => {
+                                Var::Named { name, ty, .. } | Var::Let { name, ty, .. }
+                                    if *name == var.name =>
+                                {
                                     Some(ty.clone())
                                 }
                                 _ => None,
@@ -1339,7 +1365,11 @@ impl<'a> Checker<'a> {
                 ExprKind::Name(n) => {
                     fields.reverse();
                     let base = if let Some(slot) = scope.vars.iter().rev().find_map(|v| match v {
-                        Var::Named { name, slot, .. } if *name == n.name => Some(*slot),
+                        Var::Named { name, slot, .. } | Var::Let { name, slot, .. }
+                            if *name == n.name =>
+                        {
+                            Some(*slot)
+                        }
                         _ => None,
                     }) {
                         PlaceBase::Local(slot)
@@ -1443,30 +1473,33 @@ impl<'a> Checker<'a> {
         self.check_cycles(&rules);
         self.lint_conflicts(&rules);
         // Indexes for table queries, built once.
-        // In request order: a lookup names its index by its rank among its table's.
+        // Table indexes, built once; registry ones when the registry is read.
         let requests = std::mem::take(&mut self.index_requests);
-        for (t, cols) in requests {
-            if let Some(table) = self.tables.get_mut(t as usize) {
-                let mut rows: HashMap<Vec<Value>, Vec<u32>> = HashMap::new();
-                for r in 0..table.rows {
-                    let key: Vec<Value> = cols
-                        .iter()
-                        .map(|&c| {
-                            table
-                                .cells
-                                .get(c as usize)
-                                .and_then(|col| col.get(r as usize))
-                                .cloned()
-                                .unwrap_or_default()
-                        })
-                        .collect();
-                    rows.entry(key).or_default().push(r);
+        let mut table_indexes = Vec::new();
+        let mut index_specs = Vec::new();
+        for (source, columns) in requests {
+            let mut index = Index::default();
+            if let LookupSource::Table(t) = source {
+                if let Some(table) = self.tables.get(t as usize) {
+                    for r in 0..table.rows {
+                        let key: Vec<Value> = columns
+                            .iter()
+                            .map(|c| {
+                                let c = c.first().copied().unwrap_or(0);
+                                table
+                                    .cells
+                                    .get(c as usize)
+                                    .and_then(|col| col.get(r as usize))
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
+                            .collect();
+                        index.entry(key).or_default().push(r);
+                    }
                 }
-                table.indexes.push(Index {
-                    columns: cols,
-                    rows,
-                });
             }
+            table_indexes.push(index);
+            index_specs.push(IndexSpec { source, columns });
         }
         let Some((pdecl, psrc)) = self.policy_decl.clone() else {
             return (dummy_policy(), self.diags);
@@ -1516,6 +1549,8 @@ impl<'a> Checker<'a> {
             decisions,
             rules,
             subject_frame: scope.next,
+            index_specs,
+            table_indexes,
         };
         (policy, warnings)
     }
@@ -1658,6 +1693,8 @@ fn dummy_policy() -> Policy {
         decisions: Vec::new(),
         rules: Vec::new(),
         subject_frame: 0,
+        index_specs: Vec::new(),
+        table_indexes: Vec::new(),
     }
 }
 
@@ -1707,7 +1744,13 @@ fn deps(irs: &[&Ir]) -> (Vec<DefId>, Vec<RuleIdx>) {
 /// Push the sub-expressions of `ir`.
 pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
     match ir {
-        Ir::Const(_) | Ir::Local(_) | Ir::Global(_) | Ir::Input(_) | Ir::Table(_) | Ir::AsOf => {}
+        Ir::Const(_)
+        | Ir::Local(_)
+        | Ir::LetRef(..)
+        | Ir::Global(_)
+        | Ir::Input(_)
+        | Ir::Table(_)
+        | Ir::AsOf => {}
         Ir::Call(_, args)
         | Ir::And(args)
         | Ir::Or(args)
@@ -1721,7 +1764,7 @@ pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
             out.push(src);
             out.extend(cond.as_deref());
             if let Some(l) = lookup {
-                out.extend(&l.key);
+                out.extend(l.key.iter().map(|k| &k.0));
             }
         }
         Ir::Quant { src, body, .. } => {

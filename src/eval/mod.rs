@@ -8,7 +8,6 @@ use crate::facts::tree::{NodeValue, Tree};
 use crate::ir::value::{DocRef, List, Origin, VersionValue};
 use crate::ir::*;
 use crate::source::Span;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most evaluation steps (loop iterations, calls) for one document.
@@ -84,6 +83,48 @@ pub struct Facts<'a> {
     pub inputs: &'a [Option<Value>],
     pub input_tree: Option<&'a Tree>,
     pub registry_tree: Option<&'a Tree>,
+    /// The indexes on registry inputs, from `index_registry`.
+    pub registry_indexes: &'a [Index],
+}
+
+/// Build, once per run, the indexes the policy's queries use on its
+/// registry inputs (`inputs` holds the registry's values by input index).
+pub fn index_registry(policy: &Policy, inputs: &[Option<Value>]) -> Vec<Index> {
+    policy
+        .index_specs
+        .iter()
+        .map(|spec| {
+            let mut index = Index::default();
+            let LookupSource::Registry(i) = spec.source else {
+                return index;
+            };
+            let items = inputs
+                .get(i as usize)
+                .and_then(|v| v.as_ref())
+                .map(Value::as_list)
+                .unwrap_or(&[]);
+            for (pos, item) in items.iter().enumerate() {
+                let key: Vec<Value> = spec
+                    .columns
+                    .iter()
+                    .map(|path| {
+                        let mut v = item.clone();
+                        for &f in path {
+                            v = match &v {
+                                Value::Record(r) => {
+                                    r.fields.get(f as usize).cloned().unwrap_or_default()
+                                }
+                                _ => Value::None,
+                            };
+                        }
+                        v
+                    })
+                    .collect();
+                index.entry(key).or_default().push(pos as u32);
+            }
+            index
+        })
+        .collect()
 }
 
 /// Evaluation stopped: the step budget is spent.
@@ -92,12 +133,20 @@ pub struct Exhausted;
 
 type R<T> = Result<T, Exhausted>;
 
+/// A fact's path and where it is written, for `at`.
+type PlaceFound = (Option<String>, Option<(DocRef, Span)>);
+
 struct Ctx<'a> {
     policy: &'a Policy,
     facts: &'a Facts<'a>,
     as_of: i32,
     memo: Vec<Option<Value>>,
     steps: u64,
+    /// The rules being evaluated, innermost last, with the `let`s each has
+    /// evaluated so far (a bit each).
+    lets: Vec<(RuleIdx, u64)>,
+    /// Frames of finished calls, reused so a call does not allocate.
+    spare: Vec<Vec<Value>>,
 }
 
 /// Evaluate every rule of `policy` on `facts`.
@@ -108,6 +157,8 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Ex
         as_of,
         memo: vec![None; policy.defs.len()],
         steps: 0,
+        lets: Vec::new(),
+        spare: Vec::new(),
     };
     cx.run()
 }
@@ -139,9 +190,10 @@ impl Ctx<'_> {
         };
         let mut diagnostics = Vec::new();
         let mut documents = Vec::new();
-        let mut decided: Vec<HashMap<Value, Vec<Decided>>> = (0..policy.decisions.len())
-            .map(|_| HashMap::new())
-            .collect();
+        let mut decided: Vec<rustc_hash::FxHashMap<Value, Vec<Decided>>> =
+            (0..policy.decisions.len())
+                .map(|_| rustc_hash::FxHashMap::default())
+                .collect();
         let mut frame = Vec::new();
         for (ri, rule) in policy.rules.iter().enumerate() {
             let ri = ri as RuleIdx;
@@ -155,9 +207,43 @@ impl Ctx<'_> {
                 None => vec![(Value::None, None)],
             };
             for (item, origin) in items {
-                if !self.fires(ri, &item, &mut frame)? {
+                let Some(done) = self.fires(ri, &item, &mut frame)? else {
                     continue;
-                }
+                };
+                self.lets.push((ri, done));
+                let outcomes = self.outcomes(
+                    ri,
+                    rule,
+                    &item,
+                    origin,
+                    &mut frame,
+                    &mut diagnostics,
+                    &mut documents,
+                    &mut decided,
+                );
+                self.lets.pop();
+                outcomes?;
+            }
+        }
+        self.finish(subject, diagnostics, documents, decided)
+    }
+
+    /// What a rule that fires for an item says.
+    #[allow(clippy::too_many_arguments)]
+    fn outcomes(
+        &mut self,
+        ri: RuleIdx,
+        rule: &RuleDef,
+        item: &Value,
+        origin: Option<Origin>,
+        frame: &mut [Value],
+        diagnostics: &mut Vec<DiagnosticReport>,
+        documents: &mut Vec<DocumentReport>,
+        decided: &mut [rustc_hash::FxHashMap<Value, Vec<Decided>>],
+    ) -> R<()> {
+        let policy = self.policy;
+        {
+            {
                 for o in &rule.outcomes {
                     match o {
                         Outcome::Diagnostic {
@@ -167,13 +253,13 @@ impl Ctx<'_> {
                             message,
                         } => {
                             if let Some(g) = guard {
-                                if !self.eval(g, &mut frame)?.is_true() {
+                                if !self.eval(g, frame)?.is_true() {
                                     continue;
                                 }
                             }
-                            let text = self.template(message, &mut frame)?;
+                            let text = self.template(message, frame)?;
                             let (at, location) = match at {
-                                Some(p) => self.place(p, &frame, rule, origin),
+                                Some(p) => self.place(p, frame, rule, origin)?,
                                 None => (None, None),
                             };
                             diagnostics.push(DiagnosticReport {
@@ -189,6 +275,7 @@ impl Ctx<'_> {
                             value,
                             from,
                         } => {
+                            let item = item.clone();
                             let Some(d) = policy.decisions.get(*decision as usize) else {
                                 continue;
                             };
@@ -198,7 +285,7 @@ impl Ctx<'_> {
                             }
                             let key = self.eval(&d.key, &mut dframe)?;
                             let from = match from {
-                                Some(f) => self.eval(f, &mut frame)?,
+                                Some(f) => self.eval(f, frame)?,
                                 None => Value::None,
                             };
                             if let Some(map) = decided.get_mut(*decision as usize) {
@@ -216,9 +303,9 @@ impl Ctx<'_> {
                         } => {
                             let mut fields = Vec::new();
                             for (n, ir) in with {
-                                fields.push((n.clone(), self.eval(ir, &mut frame)?));
+                                fields.push((n.clone(), self.eval(ir, frame)?));
                             }
-                            let status = match self.eval(status, &mut frame)? {
+                            let status = match self.eval(status, frame)? {
                                 Value::Enum { variant, .. } => variant,
                                 _ => 2,
                             };
@@ -233,6 +320,17 @@ impl Ctx<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        subject: Option<(String, Value)>,
+        mut diagnostics: Vec<DiagnosticReport>,
+        mut documents: Vec<DocumentReport>,
+        mut decided: Vec<rustc_hash::FxHashMap<Value, Vec<Decided>>>,
+    ) -> R<Report> {
+        let policy = self.policy;
         let mut decisions = Vec::new();
         for (di, d) in policy.decisions.iter().enumerate() {
             let mut dframe = vec![Value::None; d.frame as usize];
@@ -402,10 +500,12 @@ impl Ctx<'_> {
         }
     }
 
-    /// Bind the rule's item, evaluate its `let`s and `when`.
-    fn holds(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<bool> {
+    /// Bind the rule's item and evaluate its `when` (its `let`s are
+    /// evaluated when first read). `Some` with the `let`s evaluated so far
+    /// when it holds.
+    fn holds(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<Option<u64>> {
         let Some(rule) = self.policy.rules.get(r as usize) else {
-            return Ok(false);
+            return Ok(None);
         };
         self.step(1)?;
         frame.clear();
@@ -415,33 +515,55 @@ impl Ctx<'_> {
                 *s = item.clone();
             }
         }
-        for (slot, ir) in &rule.lets {
-            let v = self.eval(ir, frame)?;
-            if let Some(s) = frame.get_mut(*slot as usize) {
-                *s = v;
-            }
-        }
-        match &rule.when {
-            Some(w) => Ok(self.eval(w, frame)?.is_true()),
+        self.lets.push((r, 0));
+        let holds = match &rule.when {
+            Some(w) => self.eval(w, frame).map(|v| v.is_true()),
             None => Ok(true),
-        }
+        };
+        let done = self.lets.pop().map(|l| l.1).unwrap_or(0);
+        Ok(if holds? { Some(done) } else { None })
     }
 
     /// The rule holds for the item and none of its exceptions does.
-    fn fires(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<bool> {
-        if !self.holds(r, item, frame)? {
-            return Ok(false);
-        }
+    fn fires(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<Option<u64>> {
+        let Some(done) = self.holds(r, item, frame)? else {
+            return Ok(None);
+        };
         let Some(rule) = self.policy.rules.get(r as usize) else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut other = Vec::new();
         for &e in &rule.exceptions {
-            if self.fires(e, item, &mut other)? {
-                return Ok(false);
+            if self.fires(e, item, &mut other)?.is_some() {
+                return Ok(None);
             }
         }
-        Ok(true)
+        Ok(Some(done))
+    }
+
+    /// A `let` of the innermost rule, evaluated on first read.
+    fn let_value(&mut self, slot: u32, k: u32, frame: &mut [Value]) -> R<Value> {
+        let Some(&(r, done)) = self.lets.last() else {
+            return Ok(Value::None);
+        };
+        if done & (1u64 << k) == 0 {
+            let policy = self.policy;
+            let Some((_, ir)) = policy
+                .rules
+                .get(r as usize)
+                .and_then(|rule| rule.lets.get(k as usize))
+            else {
+                return Ok(Value::None);
+            };
+            let v = self.eval(ir, frame)?;
+            if let Some(s) = frame.get_mut(slot as usize) {
+                *s = v;
+            }
+            if let Some(top) = self.lets.last_mut() {
+                top.1 |= 1u64 << k;
+            }
+        }
+        Ok(frame.get(slot as usize).cloned().unwrap_or_default())
     }
 
     fn template(&mut self, parts: &[TemplatePart], frame: &mut [Value]) -> R<String> {
@@ -460,12 +582,27 @@ impl Ctx<'_> {
 
     /// The path and source location of `at`'s fact.
     fn place(
+        &mut self,
+        p: &Place,
+        frame: &mut [Value],
+        rule: &RuleDef,
+        item_origin: Option<Origin>,
+    ) -> R<PlaceFound> {
+        if let PlaceBase::Local(slot) = &p.base {
+            if let Some(k) = rule.lets.iter().position(|l| l.0 == *slot) {
+                self.let_value(*slot, k as u32, frame)?;
+            }
+        }
+        Ok(self.place_of(p, frame, rule, item_origin))
+    }
+
+    fn place_of(
         &self,
         p: &Place,
         frame: &[Value],
         rule: &RuleDef,
         item_origin: Option<Origin>,
-    ) -> (Option<String>, Option<(DocRef, Span)>) {
+    ) -> PlaceFound {
         let base_origin: Option<Origin> = match &p.base {
             PlaceBase::Input(i) => {
                 let doc = if self
@@ -532,6 +669,7 @@ impl Ctx<'_> {
         Ok(match ir {
             Ir::Const(v) => v.clone(),
             Ir::Local(s) => frame.get(*s as usize).cloned().unwrap_or_default(),
+            Ir::LetRef(slot, k) => self.let_value(*slot, *k, frame)?,
             Ir::Global(d) => {
                 if let Some(Some(v)) = self.memo.get(*d as usize) {
                     return Ok(v.clone());
@@ -554,14 +692,18 @@ impl Ctx<'_> {
                     return Ok(Value::None);
                 };
                 self.step(1)?;
-                let mut f = vec![Value::None; def.frame.max(args.len() as u32) as usize];
+                let mut f = self.spare.pop().unwrap_or_default();
+                f.resize(def.frame.max(args.len() as u32) as usize, Value::None);
                 for (i, a) in args.iter().enumerate() {
                     let v = self.eval(a, frame)?;
                     if let Some(s) = f.get_mut(i) {
                         *s = v;
                     }
                 }
-                self.eval(&def.body, &mut f)?
+                let v = self.eval(&def.body, &mut f);
+                f.clear();
+                self.spare.push(f);
+                v?
             }
             Ir::Input(i) => self
                 .facts
@@ -592,22 +734,7 @@ impl Ctx<'_> {
                 lookup,
             } => {
                 let candidates: Vec<Value> = match lookup {
-                    Some(l) => {
-                        let mut key = Vec::with_capacity(l.key.len());
-                        for k in &l.key {
-                            key.push(self.eval(k, frame)?);
-                        }
-                        let policy = self.policy;
-                        match policy
-                            .tables
-                            .get(l.table as usize)
-                            .and_then(|t| t.indexes.get(l.index as usize))
-                            .and_then(|i| i.rows.get(&key))
-                        {
-                            Some(rows) => rows.iter().map(|&r| Value::Row(l.table, r)).collect(),
-                            None => Vec::new(),
-                        }
-                    }
+                    Some(l) => self.lookup(l, frame)?,
                     None => self.eval(src, frame)?.as_list().to_vec(),
                 };
                 self.step(candidates.len() as u64)?;
@@ -764,7 +891,63 @@ impl Ctx<'_> {
                     None => Value::None,
                 };
                 let mut f = Vec::new();
-                Value::Bool(self.fires(*r, &item, &mut f)?)
+                Value::Bool(self.fires(*r, &item, &mut f)?.is_some())
+            }
+        })
+    }
+
+    /// The rows or items an index holds for a query's key.
+    fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Vec<Value>> {
+        let mut parts: Vec<Vec<Value>> = Vec::with_capacity(l.key.len());
+        for (k, many) in &l.key {
+            let v = self.eval(k, frame)?;
+            parts.push(if *many { v.as_list().to_vec() } else { vec![v] });
+        }
+        let policy = self.policy;
+        let index = match l.source {
+            LookupSource::Table(_) => policy.table_indexes.get(l.index as usize),
+            LookupSource::Registry(_) => self.facts.registry_indexes.get(l.index as usize),
+        };
+        let Some(index) = index else {
+            return Ok(Vec::new());
+        };
+        let mut rows: Vec<u32> = Vec::new();
+        let single = parts.iter().all(|p| p.len() == 1);
+        if single {
+            let key: Vec<Value> = parts.into_iter().flatten().collect();
+            if let Some(r) = index.get(&key) {
+                rows.extend_from_slice(r);
+            }
+        } else {
+            // Every combination of the key's values (`in` gives several).
+            let total: usize = parts.iter().map(Vec::len).product();
+            self.step(total as u64)?;
+            for n in 0..total {
+                let mut rem = n;
+                let key: Vec<Value> = parts
+                    .iter()
+                    .map(|p| {
+                        let len = p.len().max(1);
+                        let v = p.get(rem % len).cloned().unwrap_or_default();
+                        rem /= len;
+                        v
+                    })
+                    .collect();
+                if let Some(r) = index.get(&key) {
+                    rows.extend_from_slice(r);
+                }
+            }
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        Ok(match l.source {
+            LookupSource::Table(t) => rows.into_iter().map(|r| Value::Row(t, r)).collect(),
+            LookupSource::Registry(i) => {
+                let list = self.facts.inputs.get(i as usize).and_then(|v| v.as_ref());
+                let items = list.map(Value::as_list).unwrap_or(&[]);
+                rows.into_iter()
+                    .filter_map(|r| items.get(r as usize).cloned())
+                    .collect()
             }
         })
     }

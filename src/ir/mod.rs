@@ -34,6 +34,11 @@ pub struct Policy {
     pub rules: Vec<RuleDef>,
     /// The frame size needed to evaluate the subject.
     pub subject_frame: u32,
+    /// Every index the queries use, by `IndexLookup::index`.
+    pub index_specs: Vec<IndexSpec>,
+    /// The indexes on tables, built at load (empty for registry indexes,
+    /// which are built when the registry is read).
+    pub table_indexes: Vec<Index>,
 }
 
 #[derive(Debug)]
@@ -72,15 +77,26 @@ pub struct Table {
     /// Column-major cells: `cells[column][row]`.
     pub cells: Vec<Vec<Value>>,
     pub rows: u32,
-    /// Hash indexes on column sets, built once at load.
-    pub indexes: Vec<Index>,
 }
 
+/// A hash index: a key (one value per indexed column) to the positions of
+/// the rows or items holding it, in their order.
+pub type Index = rustc_hash::FxHashMap<Vec<Value>, Vec<u32>>;
+
+/// What an index is built on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupSource {
+    Table(TableId),
+    /// A `registry` input: a list of records, indexed once per run.
+    Registry(u32),
+}
+
+/// An index the policy's queries use: its source and the columns (for a
+/// registry, paths of fields) of its key.
 #[derive(Debug)]
-pub struct Index {
-    pub columns: Vec<u32>,
-    /// Key to the rows holding it, in table order.
-    pub rows: HashMap<Vec<Value>, Vec<u32>>,
+pub struct IndexSpec {
+    pub source: LookupSource,
+    pub columns: Vec<Vec<u32>>,
 }
 
 #[derive(Debug)]
@@ -215,18 +231,22 @@ pub enum Access {
     ProjectRow(u32, bool),
 }
 
-/// A table query served from an index: the key, computed once per query.
+/// A query served from an index: the key, computed once per query; a key
+/// part marked `true` is a list of values (`column in values`).
 #[derive(Debug)]
 pub struct IndexLookup {
-    pub table: TableId,
+    pub source: LookupSource,
     pub index: u32,
-    pub key: Vec<Ir>,
+    pub key: Vec<(Ir, bool)>,
 }
 
 #[derive(Debug)]
 pub enum Ir {
     Const(Value),
     Local(u32),
+    /// A rule's `let` (its slot, its index among the rule's lets),
+    /// evaluated the first time it is read.
+    LetRef(u32, u32),
     Global(DefId),
     Call(DefId, Vec<Ir>),
     Input(u32),

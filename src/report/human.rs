@@ -96,6 +96,7 @@ pub fn report(
                 match (src, d.location) {
                     (Some(src), Some((_, span))) => {
                         let (line, col) = src.line_col(span.start);
+                        let (local, _) = src.local_line_col(span.start);
                         let _ = writeln!(
                             out,
                             "    {} {} ({}:{line}:{col})",
@@ -103,7 +104,7 @@ pub fn report(
                             clean(at),
                             src.name
                         );
-                        let _ = writeln!(out, "    {line:>5} │ {}", clean(src.line_text(line)));
+                        let _ = writeln!(out, "    {line:>5} │ {}", clean(src.line_text(local)));
                     }
                     _ => {
                         let _ = writeln!(out, "    {} {}", l("at"), clean(at));

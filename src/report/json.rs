@@ -9,23 +9,25 @@ use std::fmt::Write;
 
 /// Append `s` as a JSON string (control characters escaped).
 pub fn string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f | 0x7f => "",
-            _ => continue,
-        };
+    while let Some(pos) = bytes.get(start..).and_then(|rest| {
+        rest.iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+    }) {
+        let i = start + pos;
         out.push_str(s.get(start..i).unwrap_or(""));
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(esc);
+        match bytes.get(i).copied().unwrap_or(0) {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
         }
         start = i + 1;
     }
@@ -284,4 +286,16 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
     key(out, "warnings");
     let _ = write!(out, "{warnings}");
     out.push_str("}}");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_are_escaped_as_json_requires() {
+        let mut out = String::new();
+        super::string(&mut out, "a\"b\\c\nd\u{1}é\u{7f}");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001é\\u007f\"");
+        let back: String = serde_json::from_str(&out).unwrap_or_default();
+        assert_eq!(back, "a\"b\\c\nd\u{1}é\u{7f}");
+    }
 }

@@ -1,0 +1,482 @@
+//! Batch evaluation: documents read one at a time from files, folders and
+//! NDJSON streams, evaluated in parallel chunks, written in input order.
+//! Memory stays flat however long the batch: at most one chunk of
+//! documents and reports is held at once (except for `--format json`,
+//! whose single array is built whole).
+
+use crate::diag::Diagnostic;
+use crate::eval::{evaluate, Facts, OutcomeKind};
+use crate::facts::tree::{Limits, ParseError, Tree};
+use crate::facts::{json, typed, yaml};
+use crate::ir::{Index, Policy, Value};
+use crate::render;
+use crate::report;
+use crate::source::{Source, SourceFile, Span};
+use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Largest facts file read whole (JSON, YAML, a registry).
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// Longest NDJSON line (one document).
+pub const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most documents in one run.
+pub const MAX_DOCUMENTS: u64 = 100_000_000;
+/// Documents evaluated together before their reports are written.
+const CHUNK: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Ndjson,
+}
+
+/// One document to evaluate.
+pub struct Doc {
+    pub source: Source,
+    /// The NDJSON line, for a document read from one.
+    pub line: Option<usize>,
+    pub tree: Result<Tree, Vec<Diagnostic>>,
+}
+
+pub fn parse_error(source: &Source, e: ParseError) -> Diagnostic {
+    Diagnostic::error(e.code, e.message)
+        .at(source, e.span, e.label)
+        .help_opt(e.help)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Json,
+    Yaml,
+    Ndjson,
+}
+
+pub fn kind_of(path: &Path) -> Option<Kind> {
+    if path.as_os_str() == "-" {
+        return Some(Kind::Ndjson);
+    }
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("json") => Some(Kind::Json),
+        Some("yaml" | "yml") => Some(Kind::Yaml),
+        Some("ndjson" | "jsonl") => Some(Kind::Ndjson),
+        _ => None,
+    }
+}
+
+fn not_utf8(name: &str, bytes: &[u8], first_line: usize, valid_up_to: usize) -> Diagnostic {
+    let src = SourceFile::excerpt(
+        name,
+        String::from_utf8_lossy(bytes).into_owned(),
+        first_line,
+    );
+    Diagnostic::error(
+        "regle::facts::not_utf8",
+        format!("`{name}` is not valid UTF-8"),
+    )
+    .at(&src, Span::new(valid_up_to, valid_up_to + 1), "this byte")
+    .help("save the file as UTF-8")
+}
+
+/// Read a whole file (`-` is standard input), bounded and checked as UTF-8.
+pub fn read_source(path: &Path) -> Result<Source, Diagnostic> {
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let res = if name == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    };
+    if let Err(e) = res {
+        return Err(Diagnostic::error(
+            "regle::facts::unreadable",
+            format!("cannot read `{name}`: {e}"),
+        ));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            "regle::facts::too_large",
+            format!("`{name}` is larger than {MAX_FILE_BYTES} bytes"),
+        )
+        .help(
+            "split it, or give a batch as NDJSON (one document a line), which is read line by line",
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Err(not_utf8(&name, e.as_bytes(), 1, at))
+        }
+    }
+}
+
+/// Parse a whole JSON or YAML file as one tree.
+pub fn parse_file(source: &Source, kind: Kind, limits: &Limits) -> Result<Tree, Diagnostic> {
+    match kind {
+        Kind::Yaml => yaml::parse_yaml(&source.text, limits),
+        _ => json::parse_json(&source.text, 0, limits),
+    }
+    .map_err(|e| parse_error(source, e))
+}
+
+/// The documents of the command line's facts arguments, one at a time:
+/// folders give their fact files (sorted), NDJSON files and standard input
+/// are read line by line.
+pub struct DocStream {
+    files: VecDeque<PathBuf>,
+    lines: Option<(String, Box<dyn BufRead + Send>, usize)>,
+    limits: Limits,
+    /// Bytes consumed so far, for a progress bar.
+    pub bytes: u64,
+    count: u64,
+}
+
+impl DocStream {
+    pub fn new(args: &[PathBuf], limits: Limits) -> DocStream {
+        let mut files = VecDeque::new();
+        for a in args {
+            if a.is_dir() {
+                let mut inner: Vec<PathBuf> = std::fs::read_dir(a)
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok().map(|e| e.path()))
+                            .filter(|p| kind_of(p).is_some())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                inner.sort();
+                files.extend(inner);
+            } else {
+                files.push_back(a.clone());
+            }
+        }
+        DocStream {
+            files,
+            lines: None,
+            limits,
+            bytes: 0,
+            count: 0,
+        }
+    }
+
+    /// Total size of the files to read, when known (not for standard input).
+    pub fn total_bytes(&self) -> Option<u64> {
+        let mut total = 0;
+        for f in &self.files {
+            if f.as_os_str() == "-" {
+                return None;
+            }
+            total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        }
+        Some(total)
+    }
+
+    fn next_line(&mut self) -> Option<Doc> {
+        let (name, reader, line) = self.lines.as_mut()?;
+        loop {
+            *line += 1;
+            let mut buf = Vec::new();
+            let read = reader
+                .by_ref()
+                .take(MAX_LINE_BYTES + 1)
+                .read_until(b'\n', &mut buf);
+            match read {
+                Ok(0) => {
+                    self.lines = None;
+                    return None;
+                }
+                Err(e) => {
+                    let d = Diagnostic::error(
+                        "regle::facts::unreadable",
+                        format!("cannot read `{name}`: {e}"),
+                    );
+                    let doc = Doc {
+                        source: SourceFile::new(name.clone(), ""),
+                        line: Some(*line),
+                        tree: Err(vec![d]),
+                    };
+                    self.lines = None;
+                    return Some(doc);
+                }
+                Ok(n) => {
+                    self.bytes += n as u64;
+                    if buf.len() as u64 > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+                        // Skip the rest of this line.
+                        let mut rest = Vec::new();
+                        let _ = reader.read_until(b'\n', &mut rest);
+                        self.bytes += rest.len() as u64;
+                        let d = Diagnostic::error(
+                            "regle::facts::line_too_long",
+                            format!(
+                                "line {line} of `{name}` is longer than {MAX_LINE_BYTES} bytes"
+                            ),
+                        )
+                        .help("an NDJSON line holds one document; split the document");
+                        return Some(Doc {
+                            source: SourceFile::new(name.clone(), ""),
+                            line: Some(*line),
+                            tree: Err(vec![d]),
+                        });
+                    }
+                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                        buf.pop();
+                    }
+                    if *line == 1 && buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                        buf.drain(..3);
+                    }
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let text = match String::from_utf8(buf) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            let at = e.utf8_error().valid_up_to();
+                            let d = not_utf8(name, e.as_bytes(), *line, at);
+                            return Some(Doc {
+                                source: SourceFile::new(name.clone(), ""),
+                                line: Some(*line),
+                                tree: Err(vec![d]),
+                            });
+                        }
+                    };
+                    let source = SourceFile::excerpt(name.clone(), text, *line);
+                    let tree = json::parse_json(&source.text, 0, &self.limits)
+                        .map_err(|e| vec![parse_error(&source, e)]);
+                    return Some(Doc {
+                        source,
+                        line: Some(*line),
+                        tree,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for DocStream {
+    type Item = Doc;
+
+    fn next(&mut self) -> Option<Doc> {
+        if self.count >= MAX_DOCUMENTS {
+            return None;
+        }
+        loop {
+            if let Some(doc) = self.next_line() {
+                self.count += 1;
+                return Some(doc);
+            }
+            let f = self.files.pop_front()?;
+            let name = f.display().to_string();
+            match kind_of(&f) {
+                None => {
+                    self.count += 1;
+                    let d = Diagnostic::error("regle::facts::unknown_format", format!("`{name}`: cannot tell the format from the file name"))
+                        .help("name facts files .json, .yaml, .yml, .ndjson or .jsonl (or give `-` for NDJSON on standard input)");
+                    return Some(Doc {
+                        source: SourceFile::new(name, ""),
+                        line: None,
+                        tree: Err(vec![d]),
+                    });
+                }
+                Some(Kind::Ndjson) => {
+                    let reader: Result<Box<dyn BufRead + Send>, std::io::Error> = if name == "-" {
+                        Ok(Box::new(BufReader::new(std::io::stdin())))
+                    } else {
+                        std::fs::File::open(&f).map(|file| {
+                            Box::new(BufReader::with_capacity(1 << 16, file))
+                                as Box<dyn BufRead + Send>
+                        })
+                    };
+                    match reader {
+                        Ok(r) => self.lines = Some((name, r, 0)),
+                        Err(e) => {
+                            self.count += 1;
+                            let d = Diagnostic::error(
+                                "regle::facts::unreadable",
+                                format!("cannot read `{name}`: {e}"),
+                            );
+                            return Some(Doc {
+                                source: SourceFile::new(name, ""),
+                                line: None,
+                                tree: Err(vec![d]),
+                            });
+                        }
+                    }
+                }
+                Some(kind) => {
+                    self.count += 1;
+                    self.bytes += std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+                    return Some(match read_source(&f) {
+                        Ok(source) => {
+                            let tree = parse_file(&source, kind, &self.limits).map_err(|d| vec![d]);
+                            Doc {
+                                source,
+                                line: None,
+                                tree,
+                            }
+                        }
+                        Err(d) => Doc {
+                            source: SourceFile::new(name, ""),
+                            line: None,
+                            tree: Err(vec![d]),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What stays the same for every document of a run.
+pub struct Context<'a> {
+    pub policy: &'a Policy,
+    /// The registry's values, by input index (`None` for the others).
+    pub registry: &'a [Option<Value>],
+    pub registry_doc: Option<&'a (Source, Tree)>,
+    pub registry_indexes: &'a [Index],
+    pub as_of: i32,
+    pub format: Format,
+    pub color: bool,
+}
+
+/// One document's result, rendered.
+pub struct Rendered {
+    pub stdout: String,
+    pub stderr: String,
+    /// `None` when the document could not be read or evaluated.
+    pub outcome: Option<OutcomeKind>,
+}
+
+/// Read, evaluate and render one document.
+pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
+    let policy = cx.policy;
+    let result = doc.tree.and_then(|tree| {
+        let values = typed::read_document(policy, &tree, &doc.source, false)?;
+        let inputs: Vec<Option<Value>> = values.into_iter().zip(cx.registry).map(|(a, b)| a.or_else(|| b.clone())).collect();
+        let facts = Facts {
+            inputs: &inputs,
+            input_tree: Some(&tree),
+            registry_tree: cx.registry_doc.map(|r| &r.1),
+            registry_indexes: cx.registry_indexes,
+        };
+        evaluate(policy, &facts, cx.as_of).map_err(|_| {
+            vec![Diagnostic::error(
+                "regle::eval::too_much_work",
+                format!("evaluating this document took more than {} steps", crate::eval::MAX_STEPS),
+            )
+            .help("the policy does too much work for one document; look for a query over a large table without an equality filter")]
+        })
+    });
+    match result {
+        Ok(r) => {
+            let mut out = String::new();
+            match cx.format {
+                Format::Human => {
+                    report::human::report(
+                        &mut out,
+                        policy,
+                        &r,
+                        Some(&doc.source),
+                        cx.registry_doc.map(|d| &d.0),
+                        &report::human::Style { color: cx.color },
+                    );
+                    out.push('\n');
+                }
+                Format::Json | Format::Ndjson => report::json::report(&mut out, policy, &r),
+            }
+            Rendered {
+                stdout: out,
+                stderr: String::new(),
+                outcome: Some(r.outcome),
+            }
+        }
+        Err(diags) => match cx.format {
+            Format::Human => Rendered {
+                stdout: String::new(),
+                stderr: diags.iter().map(|d| render::human(d, cx.color)).collect(),
+                outcome: None,
+            },
+            Format::Json | Format::Ndjson => {
+                let v = serde_json::json!({
+                    "error": {
+                        "file": doc.source.name,
+                        "line": doc.line,
+                        "diagnostics": diags.iter().map(render::json).collect::<Vec<_>>(),
+                    }
+                });
+                Rendered {
+                    stdout: v.to_string(),
+                    stderr: String::new(),
+                    outcome: None,
+                }
+            }
+        },
+    }
+}
+
+/// Counts for the closing summary.
+#[derive(Default, Debug)]
+pub struct Summary {
+    pub documents: u64,
+    pub complete: u64,
+    pub incomplete: u64,
+    pub rejected: u64,
+    pub unreadable: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, outcome: Option<OutcomeKind>) {
+        self.documents += 1;
+        match outcome {
+            Some(OutcomeKind::Complete) => self.complete += 1,
+            Some(OutcomeKind::Incomplete) => self.incomplete += 1,
+            Some(OutcomeKind::Rejected) => self.rejected += 1,
+            None => self.unreadable += 1,
+        }
+    }
+    /// 0 all complete, 1 some incomplete or rejected, 2 some unreadable.
+    pub fn exit_code(&self) -> i32 {
+        if self.unreadable > 0 {
+            2
+        } else if self.incomplete + self.rejected > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Evaluate every document of `stream`, in parallel on `pool` when given,
+/// calling `emit` with each result in input order.
+pub fn run(
+    cx: &Context,
+    stream: &mut DocStream,
+    pool: Option<&rayon::ThreadPool>,
+    mut emit: impl FnMut(Rendered, u64),
+) {
+    loop {
+        let chunk: Vec<Doc> = stream.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let rendered: Vec<Rendered> = match pool {
+            Some(pool) => {
+                pool.install(|| chunk.into_par_iter().map(|d| evaluate_doc(cx, d)).collect())
+            }
+            None => chunk.into_iter().map(|d| evaluate_doc(cx, d)).collect(),
+        };
+        for r in rendered {
+            emit(r, stream.bytes);
+        }
+    }
+}
