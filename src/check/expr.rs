@@ -857,7 +857,7 @@ impl Checker<'_> {
                 known.push("fires");
                 known.push("date");
                 let help = did_you_mean(&name.name, known.iter().copied())
-                    .unwrap_or_else(|| "the built-in functions are count, sum, exists, empty, first, min, max, distinct, sort, valid, get, keys, or_else, flatten, compact, date and fires".to_string());
+                    .unwrap_or_else(|| "the built-in functions are count, sum, exists, empty, first, min, max, distinct, sort, valid, get, keys, or_else, flatten, compact, text, date and fires".to_string());
                 self.err(
                     "regle::check::unknown_function",
                     src,
@@ -958,6 +958,7 @@ impl Checker<'_> {
                 Some(t) => Type::list(t),
                 None => expect(self, "a list"),
             },
+            Builtin::Text => Type::Text,
             Builtin::Sum => match elem {
                 Some(Type::Int | Type::Error | Type::Any) => Type::Int,
                 _ => expect(self, "a list of whole numbers"),

@@ -313,6 +313,7 @@ impl<'a> Checker<'a> {
             ("flatten", Builtin::Flatten),
             ("compact", Builtin::Compact),
             ("sum", Builtin::Sum),
+            ("text", Builtin::Text),
         ] {
             c.values
                 .insert(name.to_string(), (ValueName::Builtin(b), None));

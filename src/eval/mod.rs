@@ -878,6 +878,13 @@ impl Ctx<'_> {
                     origin: None,
                 }))
             }
+            Ir::Builtin(Builtin::Text, args) => {
+                let v = match args.first() {
+                    Some(a) => self.eval(a, frame)?,
+                    None => Value::None,
+                };
+                Value::text(&display(self.policy, &v))
+            }
             Ir::Builtin(b, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
@@ -1056,6 +1063,7 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
             Value::Int(i) => acc.saturating_add(*i),
             _ => acc,
         })),
+        Builtin::Text => Value::None,
         Builtin::Compact => Value::list(
             first
                 .as_list()

@@ -217,6 +217,7 @@ pub enum Builtin {
     Flatten,
     Compact,
     Sum,
+    Text,
 }
 
 /// How a field is read from a value.

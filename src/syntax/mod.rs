@@ -243,9 +243,35 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         Rule::decision_total => "`total`",
         Rule::decision_group => "`group by`",
         Rule::interp => "`{`",
+        Rule::quant_kind => "`any` or `all`",
         Rule::guard => "`if`",
         _ => return None,
     })
+}
+
+/// The span of a quantifier (`any`, `all`) that ends this operand, not in
+/// parentheses: its condition would stop at the next `and` or `or`.
+fn quantifier_at_end(pair: &Pair<Rule>) -> Option<Span> {
+    let mut cur = pair.clone();
+    loop {
+        match cur.as_rule() {
+            Rule::quantifier => return Some(span_of(&cur)),
+            Rule::not_expr | Rule::cmp_expr | Rule::add_expr | Rule::postfix => {
+                let children: Vec<Pair<Rule>> = cur.clone().into_inner().collect();
+                let last = children.last()?.clone();
+                let single = children
+                    .iter()
+                    .filter(|c| c.as_rule() != Rule::not_op)
+                    .count()
+                    == 1;
+                if !single {
+                    return None;
+                }
+                cur = last;
+            }
+            _ => return None,
+        }
+    }
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {
@@ -640,7 +666,25 @@ impl Lower<'_> {
                 Ok(acc)
             }
             Rule::or_expr | Rule::and_expr => {
-                let mut items: Vec<Expr> = it.map(|p| self.expr(p)).collect::<R<_>>()?;
+                let operands: Vec<Pair<Rule>> = it.collect();
+                // `any x in l: a and b` could mean two things: say which.
+                if let Some(q) = operands.iter().rev().skip(1).find_map(quantifier_at_end) {
+                    let word = if rule == Rule::or_expr { "or" } else { "and" };
+                    let text = self.source.text.get(q.start..q.end).unwrap_or("");
+                    let q = Span::new(q.start, q.start + text.trim_end().len());
+                    return Err(Diagnostic::error(
+                        "regle::syntax::ambiguous_quantifier",
+                        format!("the condition of this quantifier stops before `{word}`: say which you mean"),
+                    )
+                    .at(self.source, q, format!("its condition ends before `{word}`"))
+                    .help(format!(
+                        "write `(any x in list: a) {word} b`, or `any x in list: (a {word} b)`"
+                    )));
+                }
+                let mut items: Vec<Expr> = operands
+                    .into_iter()
+                    .map(|p| self.expr(p))
+                    .collect::<R<_>>()?;
                 if items.len() == 1 {
                     return items.pop().ok_or_else(|| self.bug(&pair, "operand"));
                 }

@@ -1,0 +1,171 @@
+//! `cargo bench`: how fast regle evaluates the Ségur policy on generated
+//! corpora (`benches/gen_corpus.py`, seed 7). Prints, for this machine:
+//! policy load + check time; evaluation throughput (candidacies per second,
+//! JSON in, NDJSON reports out) on one thread and on every core;
+//! per-candidacy latency p50/p99; the whole binary's peak memory streaming
+//! 100,000 candidacies. Set `REGLE_BENCH_N` to change the corpus size
+//! (default 20,000). Needs python3 for the generator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
+
+use regle::batch::{self, Context, DocStream, Format};
+use regle::facts::tree::Limits;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn corpus(n: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("regle-bench-{n}-7"));
+    if !dir.join("candidacies.ndjson").exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("python3")
+            .args(["benches/gen_corpus.py"])
+            .arg(&dir)
+            .args([n.to_string(), "7".to_string()])
+            .status()
+            .expect("python3 runs the corpus generator");
+        assert!(ok.success(), "gen_corpus.py failed");
+    }
+    dir
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let n: usize = std::env::var("REGLE_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let policy_path = Path::new("policies/segur-v2");
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // Policy load + check (parse, check, tables read and indexed).
+    let mut loads = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let checked =
+            regle::check::load_policy(policy_path).unwrap_or_else(|_| panic!("the policy checks"));
+        loads.push(t.elapsed());
+        drop(checked);
+    }
+    println!(
+        "policy load + check: median {:.1} ms over 20 runs",
+        median(loads).as_secs_f64() * 1e3
+    );
+
+    let policy = regle::check::load_policy(policy_path)
+        .unwrap_or_else(|_| panic!("the policy checks"))
+        .policy;
+    let dir = corpus(n);
+    let limits = Limits::default();
+    let registry_path = dir.join("registry.json");
+    let src = batch::read_source(&registry_path).unwrap();
+    let tree = batch::parse_file(&src, batch::Kind::Json, &limits).unwrap();
+    let registry = regle::facts::typed::read_document(&policy, &tree, &src, true)
+        .unwrap_or_else(|_| panic!("registry"));
+    let indexes = regle::eval::index_registry(&policy, &registry);
+    let registry_doc = (src, tree);
+    let cx = Context {
+        policy: &policy,
+        registry: &registry,
+        registry_doc: Some(&registry_doc),
+        registry_indexes: &indexes,
+        as_of: regle::ir::value::date::parse("2026-05-20").unwrap(),
+        format: Format::Ndjson,
+        color: false,
+    };
+    let facts = [dir.join("candidacies.ndjson")];
+
+    // Throughput, one thread then every core: read, evaluate, render.
+    for (label, pool) in [
+        ("1 thread", None),
+        (
+            "all cores",
+            Some(rayon::ThreadPoolBuilder::new().build().unwrap()),
+        ),
+    ] {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let mut stream = DocStream::new(&facts, limits);
+            let mut count = 0u64;
+            let mut bytes = 0usize;
+            let t = Instant::now();
+            batch::run(&cx, &mut stream, pool.as_ref(), |r, _| {
+                count += 1;
+                bytes += r.stdout.len();
+            });
+            runs.push(t.elapsed());
+            assert_eq!(count as usize, n);
+            std::hint::black_box(bytes);
+        }
+        let m = median(runs);
+        println!(
+            "throughput ({label}): {:.0} candidacies/s ({n} in {:.2} s, median of 3)",
+            n as f64 / m.as_secs_f64(),
+            m.as_secs_f64()
+        );
+    }
+
+    // Latency per candidacy, one thread.
+    let mut lat = Vec::with_capacity(n);
+    for doc in DocStream::new(&facts, limits) {
+        let t = Instant::now();
+        std::hint::black_box(batch::evaluate_doc(&cx, doc));
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let pct =
+        |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    println!(
+        "latency per candidacy: p50 {:.0} µs, p99 {:.0} µs",
+        pct(0.50),
+        pct(0.99)
+    );
+
+    // Peak memory of the binary streaming 100,000 candidacies.
+    let big = corpus(100_000);
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/regle");
+    if bin.exists() {
+        let mut child = Command::new(&bin)
+            .args(["eval", "policies/segur-v2"])
+            .arg(big.join("candidacies.ndjson"))
+            .arg("--registry")
+            .arg(big.join("registry.json"))
+            .args(["--as-of", "2026-05-20", "--format", "ndjson"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak_kb = 0u64;
+        let t = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if let Ok(text) = std::fs::read_to_string(&status) {
+                if let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:")) {
+                    peak_kb = peak_kb.max(
+                        line.split_whitespace()
+                            .nth(1)
+                            .and_then(|x| x.parse().ok())
+                            .unwrap_or(0),
+                    );
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        println!(
+            "100,000 candidacies streamed by the binary: peak RSS {:.0} MB, {:.1} s",
+            peak_kb as f64 / 1024.0,
+            t.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("(build the release binary, `cargo build --release`, to measure its peak memory on 100,000 candidacies)");
+    }
+}
