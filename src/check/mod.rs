@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Largest policy file read.
-pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 /// Most `let`s in one rule (they are evaluated lazily, tracked in a word).
 pub const MAX_LETS: usize = 64;
 /// Most policy files in one folder.
@@ -96,10 +96,15 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
         let name = file.display().to_string();
         match std::fs::metadata(&file) {
             Ok(m) if m.len() > MAX_POLICY_BYTES => {
-                diags.push(Diagnostic::error(
-                    "regle::policy::too_large",
-                    format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
-                ));
+                diags.push(
+                    Diagnostic::error(
+                        "regle::policy::too_large",
+                        format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
+                    )
+                    .help(
+                        "split it into several files of the same folder, or move data into a table",
+                    ),
+                );
                 continue;
             }
             Err(e) => {

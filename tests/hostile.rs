@@ -1,0 +1,422 @@
+//! Hostile input: malformed, huge, deep or tricky policy and facts files
+//! each get a clear diagnostic and exit code 2 (or the correct result where
+//! the input is legal), in bounded time, never a panic, an abort or a hang.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A fresh folder for one test's files.
+fn dir(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("regle-hostile-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn regle(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = Command::cargo_bin("regle").unwrap();
+    cmd.args(args)
+        .timeout(Duration::from_secs(120))
+        .env("NO_COLOR", "1");
+    if let Some(input) = stdin {
+        cmd.write_stdin(input.to_vec());
+    }
+    let out = cmd.output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
+    assert_ne!(
+        run.code, -1,
+        "killed by a signal or timed out:\n{}",
+        run.stderr
+    );
+    run
+}
+
+fn check_policy(text: &[u8]) -> Run {
+    let d = dir("policy");
+    let p = d.join("p.regle");
+    std::fs::write(&p, text).unwrap();
+    regle(&["check", p.to_str().unwrap(), "--format", "json"], None)
+}
+
+/// Diagnostics of a `check --format json` run.
+fn codes(run: &Run) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const HEAD: &str = "policy \"p\" { version \"1\" subject id: c.id }\nrecord C { id: Text\n version: Version\n ok: Bool\n n: Int }\ninput c: C\n";
+
+fn eval_facts(name: &str, facts: &[u8]) -> Run {
+    let d = dir(&format!("facts-{}", name.replace('.', "-")));
+    std::fs::write(d.join("p.regle"), format!("{HEAD}rule R-1 \"v\" cite \"v\" when not valid(c.version) error at c.version \"bad {{c.version}}\"\n")).unwrap();
+    let f = d.join(name);
+    std::fs::write(&f, facts).unwrap();
+    regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            f.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    )
+}
+
+fn facts_error_codes(run: &Run) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout));
+    v["error"]["diagnostics"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| d["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn policy_nested_100000_deep_is_refused() {
+    let mut text = format!("{HEAD}def d = ");
+    text.push_str(&"(".repeat(100_000));
+    text.push('1');
+    text.push_str(&")".repeat(100_000));
+    let run = check_policy(text.as_bytes());
+    assert_eq!(run.code, 2);
+    assert_eq!(codes(&run), vec!["regle::syntax::too_deep"]);
+}
+
+#[test]
+fn policy_long_flat_chain_is_read_and_a_million_is_refused_by_size() {
+    let chain = |n: usize| format!("{HEAD}def d = {}\n", vec!["c.ok"; n].join(" or "));
+    let run = check_policy(chain(100_000).as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = check_policy(chain(1_000_000).as_bytes());
+    assert_eq!(run.code, 2);
+    assert_eq!(codes(&run), vec!["regle::policy::too_large"]);
+}
+
+#[test]
+fn policy_unclosed_block_points_at_its_opening() {
+    let run = check_policy(b"policy \"p\" {\n  version \"1\"\n\nrule R-1 \"t\" cite \"c\"\n");
+    assert_eq!(run.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v[0]["code"], "regle::syntax::unclosed");
+    assert_eq!(
+        (v[0]["line"].as_u64(), v[0]["column"].as_u64()),
+        (Some(1), Some(12))
+    );
+}
+
+#[test]
+fn policy_invalid_utf8_is_located() {
+    let mut text = HEAD.as_bytes().to_vec();
+    text.extend_from_slice(b"def d = \"caf\xe9\"\n");
+    let run = check_policy(&text);
+    assert_eq!(run.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v[0]["code"], "regle::policy::not_utf8");
+    assert_eq!(v[0]["line"], 7);
+}
+
+#[test]
+fn policy_bom_crlf_lone_cr_and_tabs_are_read_with_right_lines() {
+    let text = format!(
+        "\u{feff}{}\tdef d = c.ok\r\ndef e = nope\rdef f = 1\n",
+        HEAD.replace('\n', "\r\n")
+    );
+    let run = check_policy(text.as_bytes());
+    assert_eq!(run.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v[0]["code"], "regle::check::unknown_name");
+    // Six CRLF lines of the head, a tab-indented line 7, then `nope` on line 8
+    // (ended by a lone CR), column 9.
+    assert_eq!(
+        (v[0]["line"].as_u64(), v[0]["column"].as_u64()),
+        (Some(8), Some(9))
+    );
+}
+
+#[test]
+fn multibyte_and_right_to_left_text_near_an_error_keep_spans_on_characters() {
+    let text = format!("{HEAD}# مرحبا → ç日本\ndef d = \"שלום\" + inconnu_é\n");
+    let run = check_policy(text.as_bytes());
+    assert_eq!(run.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let (start, end) = (
+        v[0]["span"]["start"].as_u64().unwrap() as usize,
+        v[0]["span"]["end"].as_u64().unwrap() as usize,
+    );
+    assert!(text.is_char_boundary(start) && text.is_char_boundary(end));
+    // The human rendering copes too.
+    let d = dir("rtl");
+    std::fs::write(d.join("p.regle"), &text).unwrap();
+    let human = regle(&["check", d.join("p.regle").to_str().unwrap()], None);
+    assert_eq!(human.code, 2);
+    assert!(
+        human.stderr.contains("unknown name `inconnu_`") || human.stderr.contains("inconnu"),
+        "{}",
+        human.stderr
+    );
+}
+
+#[test]
+fn control_characters_in_messages_stay_escaped() {
+    // A fact value holding ESC and BEL ends up in a diagnostic message.
+    let facts =
+        "{\"c\": {\"id\": \"x\", \"version\": \"1.\\u001b[31m\\u0007\", \"ok\": true, \"n\": 1}}";
+    let run = eval_facts("c.json", facts.as_bytes());
+    assert_eq!(run.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(v["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains('\u{1b}'));
+    assert!(!run.stdout.contains('\u{1b}'), "raw ESC in JSON output");
+    // Human output: escaped, no raw control character reaches the terminal.
+    let d = dir("ctl");
+    std::fs::write(d.join("p.regle"), format!("{HEAD}rule R-1 \"v\" cite \"v\" when not valid(c.version) error at c.version \"bad {{c.version}}\"\n")).unwrap();
+    std::fs::write(d.join("c.json"), facts).unwrap();
+    let human = regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            d.join("c.json").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        !human.stdout.contains('\u{1b}') && !human.stdout.contains('\u{7}'),
+        "{:?}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("\\u{1b}"), "{}", human.stdout);
+}
+
+#[test]
+fn facts_nested_100000_deep_are_refused() {
+    let deep_json = format!("{{\"c\": {}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let run = eval_facts("c.json", deep_json.as_bytes());
+    assert_eq!(run.code, 2);
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::too_deep"]);
+    let deep_yaml = format!("c: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let run = eval_facts("c.yaml", deep_yaml.as_bytes());
+    assert_eq!(run.code, 2);
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::too_deep"]);
+}
+
+#[test]
+fn facts_duplicate_keys_are_errors_in_json_and_yaml() {
+    let run = eval_facts(
+        "c.json",
+        br#"{"c": {"id": "a", "id": "b", "version": "1", "ok": true, "n": 1}}"#,
+    );
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::duplicate_key"]);
+    let run = eval_facts(
+        "c.yaml",
+        b"c:\n  id: a\n  id: b\n  version: '1'\n  ok: true\n  n: 1\n",
+    );
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::duplicate_key"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn facts_huge_numbers_are_refused_clearly() {
+    let run = eval_facts(
+        "c.json",
+        br#"{"c": {"id": "a", "version": "1", "ok": true, "n": 123456789012345678901234567890}}"#,
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::bad_number"]);
+}
+
+#[test]
+fn yaml_alias_bomb_is_refused_quickly() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..12 {
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+    }
+    bomb.push_str("c: *b11\n");
+    let run = eval_facts("c.yaml", bomb.as_bytes());
+    assert_eq!(run.code, 2);
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::too_large"]);
+}
+
+#[test]
+fn yaml_implicit_booleans_and_octals_are_not_guessed() {
+    // `ok: yes` is text in YAML 1.2, not a boolean: a clear type error.
+    let run = eval_facts(
+        "c.yaml",
+        b"c:\n  id: a\n  version: '1'\n  ok: yes\n  n: 010\n",
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(facts_error_codes(&run), vec!["regle::facts::wrong_type"]);
+    assert!(
+        run.stdout
+            .contains("expected `true` or `false`, found a string"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn unquoted_numeric_versions_keep_their_text() {
+    // `version: 1.10` is the version 1.10, not the number 1.1.
+    let d = dir("numver");
+    std::fs::write(
+        d.join("p.regle"),
+        format!("{HEAD}rule R-1 \"v\" cite \"v\" when c.version > c.n_version error \"newer\"\n")
+            .replace("n: Int }", "n: Int\n n_version: Version }"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("c.yaml"),
+        "c:\n  id: a\n  version: 1.10\n  n_version: 1.9\n  ok: true\n  n: 1\n",
+    )
+    .unwrap();
+    let run = regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            d.join("c.yaml").to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("\"message\": \"newer\""),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn empty_and_whitespace_only_files_are_refused() {
+    for (name, text) in [
+        ("e.json", ""),
+        ("w.json", "  \n\t\n"),
+        ("e.yaml", ""),
+        ("w.yaml", "   \n"),
+    ] {
+        let run = eval_facts(name, text.as_bytes());
+        assert_eq!(run.code, 2, "{name}");
+        assert_eq!(
+            facts_error_codes(&run),
+            vec!["regle::facts::empty"],
+            "{name}"
+        );
+    }
+    let run = check_policy(b"");
+    assert_eq!(run.code, 2);
+    assert_eq!(codes(&run), vec!["regle::check::no_policy"]);
+    let run = check_policy(b"  \n\n");
+    assert_eq!(codes(&run), vec!["regle::check::no_policy"]);
+}
+
+#[test]
+fn a_one_megabyte_line_is_read() {
+    let long = "y".repeat(1 << 20);
+    let line =
+        format!("{{\"c\": {{\"id\": \"{long}\", \"version\": \"1\", \"ok\": true, \"n\": 1}}}}\n");
+    let run = eval_facts("c.ndjson", line.as_bytes());
+    assert_eq!(run.code, 0, "{}", &run.stderr);
+    assert!(run.stdout.len() > 1 << 20);
+}
+
+#[test]
+fn one_bad_line_does_not_sink_the_batch() {
+    let d = dir("batch");
+    std::fs::write(
+        d.join("p.regle"),
+        format!("{HEAD}rule R-1 \"v\" cite \"v\" when not c.ok warning \"not ok\"\n"),
+    )
+    .unwrap();
+    let batch = "{\"c\": {\"id\": \"a\", \"version\": \"1\", \"ok\": true, \"n\": 1}}\n{\"c\": {\"id\": \"b\", \"version\": \"1\", \"ok\": tru, \"n\": 1}}\n\n{\"c\": {\"id\": \"c\", \"version\": \"1\", \"ok\": false, \"n\": 1}}\n";
+    let run = regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            "-",
+            "--format",
+            "ndjson",
+        ],
+        Some(batch.as_bytes()),
+    );
+    assert_eq!(run.code, 2, "some failed");
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[1]["error"]["line"], 2);
+    assert_eq!(
+        lines[1]["error"]["diagnostics"][0]["code"],
+        "regle::facts::syntax"
+    );
+    assert_eq!(lines[1]["error"]["diagnostics"][0]["line"], 2);
+    assert_eq!(lines[2]["id"], "c");
+}
+
+#[test]
+fn unreadable_or_missing_paths_are_clear() {
+    let run = regle(&["check", "no/such/policy"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot read policy"), "{}", run.stderr);
+    let run = regle(
+        &[
+            "eval",
+            "policies/grants",
+            "no/such/file.json",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains("regle::facts::unreadable"),
+        "{}",
+        run.stdout
+    );
+    let run = regle(
+        &["eval", "policies/grants", "README.md", "--format", "json"],
+        None,
+    );
+    assert!(
+        run.stdout.contains("regle::facts::unknown_format"),
+        "{}",
+        run.stdout
+    );
+    let _ = Path::new("");
+}
