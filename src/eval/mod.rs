@@ -905,11 +905,6 @@ impl Ctx<'_> {
 
     /// The rows or items an index holds for a query's key.
     fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Vec<Value>> {
-        let mut parts: Vec<Vec<Value>> = Vec::with_capacity(l.key.len());
-        for (k, many) in &l.key {
-            let v = self.eval(k, frame)?;
-            parts.push(if *many { v.as_list().to_vec() } else { vec![v] });
-        }
         let policy = self.policy;
         let index = match l.source {
             LookupSource::Table(_) => policy.table_indexes.get(l.index as usize),
@@ -919,44 +914,56 @@ impl Ctx<'_> {
             return Ok(Vec::new());
         };
         let mut rows: Vec<u32> = Vec::new();
-        let single = parts.iter().all(|p| p.len() == 1);
-        if single {
-            let key: Vec<Value> = parts.into_iter().flatten().collect();
+        if l.key.iter().all(|k| !k.1) {
+            // The common case: one value per key column, one hash lookup.
+            let mut key = Vec::with_capacity(l.key.len());
+            for (k, _) in &l.key {
+                key.push(self.eval(k, frame)?);
+            }
+            return Ok(match index.get(&key) {
+                None => Vec::new(),
+                Some(found) => self.rows_to_values(l.source, found),
+            });
+        }
+        let mut parts: Vec<Vec<Value>> = Vec::with_capacity(l.key.len());
+        for (k, many) in &l.key {
+            let v = self.eval(k, frame)?;
+            parts.push(if *many { v.as_list().to_vec() } else { vec![v] });
+        }
+        // Every combination of the key's values (`in` gives several).
+        let total: usize = parts.iter().map(Vec::len).product();
+        self.step(total as u64)?;
+        for n in 0..total {
+            let mut rem = n;
+            let key: Vec<Value> = parts
+                .iter()
+                .map(|p| {
+                    let len = p.len().max(1);
+                    let v = p.get(rem % len).cloned().unwrap_or_default();
+                    rem /= len;
+                    v
+                })
+                .collect();
             if let Some(r) = index.get(&key) {
                 rows.extend_from_slice(r);
             }
-        } else {
-            // Every combination of the key's values (`in` gives several).
-            let total: usize = parts.iter().map(Vec::len).product();
-            self.step(total as u64)?;
-            for n in 0..total {
-                let mut rem = n;
-                let key: Vec<Value> = parts
-                    .iter()
-                    .map(|p| {
-                        let len = p.len().max(1);
-                        let v = p.get(rem % len).cloned().unwrap_or_default();
-                        rem /= len;
-                        v
-                    })
-                    .collect();
-                if let Some(r) = index.get(&key) {
-                    rows.extend_from_slice(r);
-                }
-            }
-            rows.sort_unstable();
-            rows.dedup();
         }
-        Ok(match l.source {
-            LookupSource::Table(t) => rows.into_iter().map(|r| Value::Row(t, r)).collect(),
+        rows.sort_unstable();
+        rows.dedup();
+        Ok(self.rows_to_values(l.source, &rows))
+    }
+
+    fn rows_to_values(&self, source: LookupSource, rows: &[u32]) -> Vec<Value> {
+        match source {
+            LookupSource::Table(t) => rows.iter().map(|&r| Value::Row(t, r)).collect(),
             LookupSource::Registry(i) => {
                 let list = self.facts.inputs.get(i as usize).and_then(|v| v.as_ref());
                 let items = list.map(Value::as_list).unwrap_or(&[]);
-                rows.into_iter()
-                    .filter_map(|r| items.get(r as usize).cloned())
+                rows.iter()
+                    .filter_map(|&r| items.get(r as usize).cloned())
                     .collect()
             }
-        })
+        }
     }
 
     fn field(&self, b: &Value, access: Access) -> Value {

@@ -107,9 +107,19 @@ pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
         .unwrap_or("")
 }
 
+/// A key the report itself names (a policy identifier or a fixed word):
+/// never needs escaping.
 fn key(out: &mut String, k: &str) {
-    string(out, k);
-    out.push(':');
+    if k.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+    } else {
+        string(out, k);
+        out.push(':');
+    }
 }
 
 /// Append one report as a compact JSON object.
