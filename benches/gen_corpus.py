@@ -14,6 +14,7 @@ import csv, json, os, random, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "policies", "segur-v2", "data")
 out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
 rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 7)
 
