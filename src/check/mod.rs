@@ -1094,6 +1094,26 @@ impl<'a> Checker<'a> {
             .when
             .as_ref()
             .map(|e| self.condition(e, &mut scope, &src));
+        // Conjuncts that read neither the item nor a `let` are the same for
+        // every item: split them off, to be evaluated once.
+        let (guard, when) = match (&for_each, when) {
+            (Some((slot, _)), Some(w)) => {
+                let conjuncts = match w {
+                    Ir::And(items) => items,
+                    other => vec![other],
+                };
+                let (fixed, per_item): (Vec<Ir>, Vec<Ir>) = conjuncts
+                    .into_iter()
+                    .partition(|c| !uses_local(c, *slot) && !uses_let(c));
+                let join = |mut v: Vec<Ir>| match v.len() {
+                    0 => None,
+                    1 => v.pop(),
+                    _ => Some(Ir::And(v)),
+                };
+                (join(fixed), join(per_item))
+            }
+            (_, w) => (None, w),
+        };
         let mut outcomes = Vec::new();
         for o in &decl.outcomes {
             if let Some(o) = self.outcome(o, decl, &mut scope, &src) {
@@ -1132,6 +1152,7 @@ impl<'a> Checker<'a> {
             frame: scope.next,
             for_each,
             lets,
+            guard,
             when,
             outcomes,
             exceptions: Vec::new(),
@@ -1576,6 +1597,7 @@ impl<'a> Checker<'a> {
                 let mut irs: Vec<&Ir> = r.lets.iter().map(|l| &l.1).collect();
                 irs.extend(r.for_each.as_ref().map(|f| &f.1));
                 irs.extend(r.when.as_ref());
+                irs.extend(r.guard.as_ref());
                 let (ds, mut rs) = deps(&irs);
                 let mut seen = HashSet::new();
                 let mut stack = ds;
@@ -1785,6 +1807,18 @@ pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
         | Ir::Minus(a, b) => out.extend([&**a, &**b]),
         Ir::Fires(_, arg) => out.extend(arg.as_deref()),
     }
+}
+
+/// Does `ir` read a rule's `let`?
+fn uses_let(ir: &Ir) -> bool {
+    let mut stack = vec![ir];
+    while let Some(ir) = stack.pop() {
+        if matches!(ir, Ir::LetRef(..)) {
+            return true;
+        }
+        children(ir, &mut stack);
+    }
+    false
 }
 
 fn uses_local(ir: &Ir, slot: u32) -> bool {

@@ -206,8 +206,19 @@ impl Ctx<'_> {
                 }
                 None => vec![(Value::None, None)],
             };
+            // The part of `when` that is the same for every item, once.
+            if let (Some(g), Some(_)) = (&rule.guard, &rule.for_each) {
+                frame.clear();
+                frame.resize(rule.frame as usize, Value::None);
+                self.lets.push((ri, 0));
+                let holds = self.eval(g, &mut frame).map(|v| v.is_true());
+                self.lets.pop();
+                if !holds? {
+                    continue;
+                }
+            }
             for (item, origin) in items {
-                let Some(done) = self.fires(ri, &item, &mut frame)? else {
+                let Some(done) = self.fires_checked(ri, &item, &mut frame, true)? else {
                     continue;
                 };
                 self.lets.push((ri, done));
@@ -503,7 +514,13 @@ impl Ctx<'_> {
     /// Bind the rule's item and evaluate its `when` (its `let`s are
     /// evaluated when first read). `Some` with the `let`s evaluated so far
     /// when it holds.
-    fn holds(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<Option<u64>> {
+    fn holds(
+        &mut self,
+        r: RuleIdx,
+        item: &Value,
+        frame: &mut Vec<Value>,
+        guard_known: bool,
+    ) -> R<Option<u64>> {
         let Some(rule) = self.policy.rules.get(r as usize) else {
             return Ok(None);
         };
@@ -516,9 +533,13 @@ impl Ctx<'_> {
             }
         }
         self.lets.push((r, 0));
-        let holds = match &rule.when {
-            Some(w) => self.eval(w, frame).map(|v| v.is_true()),
-            None => Ok(true),
+        let guard = match (&rule.guard, guard_known) {
+            (Some(g), false) => self.eval(g, frame).map(|v| v.is_true()),
+            _ => Ok(true),
+        };
+        let holds = match (guard, &rule.when) {
+            (Ok(true), Some(w)) => self.eval(w, frame).map(|v| v.is_true()),
+            (other, _) => other,
         };
         let done = self.lets.pop().map(|l| l.1).unwrap_or(0);
         Ok(if holds? { Some(done) } else { None })
@@ -526,7 +547,19 @@ impl Ctx<'_> {
 
     /// The rule holds for the item and none of its exceptions does.
     fn fires(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<Option<u64>> {
-        let Some(done) = self.holds(r, item, frame)? else {
+        self.fires_checked(r, item, frame, false)
+    }
+
+    /// `fires`, knowing (`guard_known`) that the rule's item-independent
+    /// conditions hold.
+    fn fires_checked(
+        &mut self,
+        r: RuleIdx,
+        item: &Value,
+        frame: &mut Vec<Value>,
+        guard_known: bool,
+    ) -> R<Option<u64>> {
+        let Some(done) = self.holds(r, item, frame, guard_known)? else {
             return Ok(None);
         };
         let Some(rule) = self.policy.rules.get(r as usize) else {

@@ -140,6 +140,10 @@ pub struct RuleDef {
     pub frame: u32,
     pub for_each: Option<(u32, Ir)>,
     pub lets: Vec<(u32, Ir)>,
+    /// The `when` conjuncts that do not depend on the item: evaluated once
+    /// before going over the items (all are skipped when it is false).
+    pub guard: Option<Ir>,
+    /// The rest of `when`, evaluated for each item.
     pub when: Option<Ir>,
     pub outcomes: Vec<Outcome>,
     /// Rules that are exceptions to this one: where one holds for an
