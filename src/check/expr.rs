@@ -777,22 +777,7 @@ impl Checker<'_> {
                     return error();
                 }
                 if params.len() != args.len() {
-                    let msg = format!(
-                        "`{}` takes {} argument{}, and {} {} given",
-                        name.name,
-                        params.len(),
-                        if params.len() == 1 { "" } else { "s" },
-                        args.len(),
-                        if args.len() == 1 { "is" } else { "are" }
-                    );
-                    self.err(
-                        "regle::check::arity",
-                        src,
-                        e.span,
-                        msg,
-                        "wrong number of arguments",
-                    );
-                    return error();
+                    return self.arity_error(name, params.len(), args.len(), e, src);
                 }
                 let mut irs = Vec::new();
                 for (a, want) in args.iter().zip(&params) {
@@ -874,6 +859,30 @@ impl Checker<'_> {
         }
     }
 
+    fn arity_error(
+        &mut self,
+        name: &ast::Ident,
+        want: usize,
+        got: usize,
+        e: &Expr,
+        src: &Source,
+    ) -> (Ir, Type) {
+        let msg = format!(
+            "`{}` takes {want} argument{}, and {got} {} given",
+            name.name,
+            if want == 1 { "" } else { "s" },
+            if got == 1 { "is" } else { "are" }
+        );
+        self.err(
+            "regle::check::arity",
+            src,
+            e.span,
+            msg,
+            "wrong number of arguments",
+        );
+        error()
+    }
+
     fn builtin(
         &mut self,
         e: &Expr,
@@ -888,21 +897,7 @@ impl Checker<'_> {
             _ => 1,
         };
         if args.len() != want {
-            let msg = format!(
-                "`{}` takes {want} argument{}, and {} {} given",
-                name.name,
-                if want == 1 { "" } else { "s" },
-                args.len(),
-                if args.len() == 1 { "is" } else { "are" }
-            );
-            self.err(
-                "regle::check::arity",
-                src,
-                e.span,
-                msg,
-                "wrong number of arguments",
-            );
-            return error();
+            return self.arity_error(name, want, args.len(), e, src);
         }
         let mut irs = Vec::new();
         let mut types = Vec::new();
