@@ -249,6 +249,8 @@ impl Checker<'_> {
                 let registry = |i: u32| self.inputs.get(i as usize).is_some_and(|x| x.registry);
                 let (cond, lookup) = match src_ir {
                     Ir::Table(t) => self.plan_lookup(LookupSource::Table(t), slot, cond_ir),
+                    // A definition's list: indexed the first time a query needs it.
+                    Ir::Global(d) => self.plan_lookup(LookupSource::Def(d), slot, cond_ir),
                     Ir::Input(i) if registry(i) => {
                         self.plan_lookup(LookupSource::Registry(i), slot, cond_ir)
                     }
@@ -287,11 +289,17 @@ impl Checker<'_> {
             let mut cur = x;
             loop {
                 match (cur, source) {
-                    (Ir::Field(base, Access::Row(col)), LookupSource::Table(_)) => {
+                    (
+                        Ir::Field(base, Access::Row(col)),
+                        LookupSource::Table(_) | LookupSource::Def(_),
+                    ) => {
                         path.push(*col);
                         cur = base;
                     }
-                    (Ir::Field(base, Access::Record(i)), LookupSource::Registry(_)) => {
+                    (
+                        Ir::Field(base, Access::Record(i)),
+                        LookupSource::Registry(_) | LookupSource::Def(_),
+                    ) => {
                         path.push(*i);
                         cur = base;
                     }

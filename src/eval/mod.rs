@@ -93,38 +93,48 @@ pub fn index_registry(policy: &Policy, inputs: &[Option<Value>]) -> Vec<Index> {
     policy
         .index_specs
         .iter()
-        .map(|spec| {
-            let mut index = Index::default();
-            let LookupSource::Registry(i) = spec.source else {
-                return index;
-            };
-            let items = inputs
-                .get(i as usize)
-                .and_then(|v| v.as_ref())
-                .map(Value::as_list)
-                .unwrap_or(&[]);
-            for (pos, item) in items.iter().enumerate() {
-                let key: Vec<Value> = spec
-                    .columns
-                    .iter()
-                    .map(|path| {
-                        let mut v = item.clone();
-                        for &f in path {
-                            v = match &v {
-                                Value::Record(r) => {
-                                    r.fields.get(f as usize).cloned().unwrap_or_default()
-                                }
-                                _ => Value::None,
-                            };
-                        }
-                        v
-                    })
-                    .collect();
-                index.entry(key).or_default().push(pos as u32);
+        .map(|spec| match spec.source {
+            LookupSource::Registry(i) => {
+                let items = inputs
+                    .get(i as usize)
+                    .and_then(|v| v.as_ref())
+                    .map(Value::as_list)
+                    .unwrap_or(&[]);
+                build_index(policy, items, &spec.columns)
             }
-            index
+            _ => Index::default(),
         })
         .collect()
+}
+
+/// An index over a list of records or rows: the values at each column's
+/// path (fields of records, columns of rows) to the items' positions.
+fn build_index(policy: &Policy, items: &[Value], columns: &[Vec<u32>]) -> Index {
+    let mut index = Index::default();
+    for (pos, item) in items.iter().enumerate() {
+        let key: Vec<Value> = columns
+            .iter()
+            .map(|path| {
+                let mut v = item.clone();
+                for &f in path {
+                    v = match &v {
+                        Value::Record(r) => r.fields.get(f as usize).cloned().unwrap_or_default(),
+                        Value::Row(t, r) => policy
+                            .tables
+                            .get(*t as usize)
+                            .and_then(|t| t.cells.get(f as usize))
+                            .and_then(|col| col.get(*r as usize))
+                            .cloned()
+                            .unwrap_or_default(),
+                        _ => Value::None,
+                    };
+                }
+                v
+            })
+            .collect();
+        index.entry(key).or_default().push(pos as u32);
+    }
+    index
 }
 
 /// Evaluation stopped: the step budget is spent.
@@ -147,6 +157,8 @@ struct Ctx<'a> {
     lets: Vec<(RuleIdx, u64)>,
     /// Frames of finished calls, reused so a call does not allocate.
     spare: Vec<Vec<Value>>,
+    /// Indexes on definitions' lists, by index id, built on first use.
+    def_indexes: rustc_hash::FxHashMap<u32, Index>,
 }
 
 /// Evaluate every rule of `policy` on `facts`.
@@ -159,6 +171,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Ex
         steps: 0,
         lets: Vec::new(),
         spare: Vec::new(),
+        def_indexes: rustc_hash::FxHashMap::default(),
     };
     cx.run()
 }
@@ -939,33 +952,47 @@ impl Ctx<'_> {
     /// The rows or items an index holds for a query's key.
     fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Vec<Value>> {
         let policy = self.policy;
+        let mut key_parts = Vec::with_capacity(l.key.len());
+        for (k, many) in &l.key {
+            key_parts.push((self.eval(k, frame)?, *many));
+        }
+        if let LookupSource::Def(d) = l.source {
+            if !self.def_indexes.contains_key(&l.index) {
+                let list = self.eval(&Ir::Global(d), frame)?;
+                self.step(list.as_list().len() as u64)?;
+                let columns = policy
+                    .index_specs
+                    .get(l.index as usize)
+                    .map(|s| s.columns.as_slice())
+                    .unwrap_or(&[]);
+                let index = build_index(policy, list.as_list(), columns);
+                self.def_indexes.insert(l.index, index);
+            }
+        }
+        // Every combination of the key's values (`in` gives several).
+        let parts: Vec<Vec<Value>> = key_parts
+            .into_iter()
+            .map(|(v, many)| if many { v.as_list().to_vec() } else { vec![v] })
+            .collect();
+        let total: usize = parts.iter().map(Vec::len).product();
+        self.step(total as u64)?;
         let index = match l.source {
             LookupSource::Table(_) => policy.table_indexes.get(l.index as usize),
             LookupSource::Registry(_) => self.facts.registry_indexes.get(l.index as usize),
+            LookupSource::Def(_) => self.def_indexes.get(&l.index),
         };
         let Some(index) = index else {
             return Ok(Vec::new());
         };
-        let mut rows: Vec<u32> = Vec::new();
-        if l.key.iter().all(|k| !k.1) {
+        if total == 1 {
             // The common case: one value per key column, one hash lookup.
-            let mut key = Vec::with_capacity(l.key.len());
-            for (k, _) in &l.key {
-                key.push(self.eval(k, frame)?);
-            }
+            let key: Vec<Value> = parts.into_iter().flatten().collect();
             return Ok(match index.get(&key) {
                 None => Vec::new(),
                 Some(found) => self.rows_to_values(l.source, found),
             });
         }
-        let mut parts: Vec<Vec<Value>> = Vec::with_capacity(l.key.len());
-        for (k, many) in &l.key {
-            let v = self.eval(k, frame)?;
-            parts.push(if *many { v.as_list().to_vec() } else { vec![v] });
-        }
-        // Every combination of the key's values (`in` gives several).
-        let total: usize = parts.iter().map(Vec::len).product();
-        self.step(total as u64)?;
+        let mut rows: Vec<u32> = Vec::new();
         for n in 0..total {
             let mut rem = n;
             let key: Vec<Value> = parts
@@ -989,6 +1016,17 @@ impl Ctx<'_> {
     fn rows_to_values(&self, source: LookupSource, rows: &[u32]) -> Vec<Value> {
         match source {
             LookupSource::Table(t) => rows.iter().map(|&r| Value::Row(t, r)).collect(),
+            LookupSource::Def(d) => {
+                let items = self
+                    .memo
+                    .get(d as usize)
+                    .and_then(|v| v.as_ref())
+                    .map(Value::as_list)
+                    .unwrap_or(&[]);
+                rows.iter()
+                    .filter_map(|&r| items.get(r as usize).cloned())
+                    .collect()
+            }
             LookupSource::Registry(i) => {
                 let list = self.facts.inputs.get(i as usize).and_then(|v| v.as_ref());
                 let items = list.map(Value::as_list).unwrap_or(&[]);

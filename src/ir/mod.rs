@@ -89,6 +89,9 @@ pub enum LookupSource {
     Table(TableId),
     /// A `registry` input: a list of records, indexed once per run.
     Registry(u32),
+    /// A definition's list (computed once per document), indexed on the
+    /// first query that needs it.
+    Def(DefId),
 }
 
 /// An index the policy's queries use: its source and the columns (for a
