@@ -82,13 +82,23 @@ impl Tree {
         let mut cur = id;
         while let Some(parent) = self.node(cur).parent {
             match &self.node(parent).value {
+                // Children are numbered in the order they were parsed, so a
+                // binary search finds one (with a scan if that ever fails).
                 NodeValue::Map(entries) => {
-                    if let Some(e) = entries.iter().find(|e| e.node == cur) {
+                    let found = entries
+                        .binary_search_by_key(&cur, |e| e.node)
+                        .ok()
+                        .or_else(|| entries.iter().position(|e| e.node == cur));
+                    if let Some(e) = found.and_then(|i| entries.get(i)) {
                         segments.push(format!(".{}", e.key));
                     }
                 }
                 NodeValue::Seq(items) => {
-                    if let Some(i) = items.iter().position(|&n| n == cur) {
+                    let found = items
+                        .binary_search(&cur)
+                        .ok()
+                        .or_else(|| items.iter().position(|&n| n == cur));
+                    if let Some(i) = found {
                         segments.push(format!("[{i}]"));
                     }
                 }
