@@ -36,3 +36,33 @@ fn indexed_queries_on_definitions_agree_with_scans() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_fact_outside_its_table_column_is_refused_with_the_closest_value() {
+    let case = std::fs::read_to_string("tests/cases/1A-same-name.yaml")
+        .unwrap()
+        .replace("dispositif: SDV-PSF", "dispositif: SDV-PFS");
+    let path = std::env::temp_dir().join(format!("regle-domain-{}.yaml", std::process::id()));
+    std::fs::write(&path, case).unwrap();
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args(["eval", "policies/segur-v2"])
+        .arg(&path)
+        .args([
+            "--registry",
+            "tests/cases/registry.yaml",
+            "--as-of",
+            "2026-05-20",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &r["error"]["diagnostics"][0];
+    assert_eq!(d["code"], "regle::facts::unknown_value");
+    assert_eq!(d["help"], "did you mean `SDV-PSF`?");
+    assert_eq!(d["line"], 5);
+    let _ = std::fs::remove_file(path);
+}

@@ -600,6 +600,7 @@ impl<'a> Checker<'a> {
                     name: f.name.name.clone(),
                     ty,
                     default,
+                    domain: None,
                 });
             }
             if let Some(r) = self.records.get_mut(i) {
@@ -615,6 +616,19 @@ impl<'a> Checker<'a> {
         }
         for i in 0..self.table_decls.len() {
             self.load_table(i);
+        }
+        // Fields whose values must be found in a table column.
+        for i in 0..self.record_decls.len() {
+            let (decl, src) = (self.record_decls[i].0, self.record_decls[i].1.clone());
+            for (fi, f) in decl.fields.iter().enumerate() {
+                let Some((table, column)) = &f.domain else {
+                    continue;
+                };
+                let domain = self.domain(table, column, &src, f);
+                if let Some(field) = self.records.get_mut(i).and_then(|r| r.fields.get_mut(fi)) {
+                    field.domain = domain;
+                }
+            }
         }
         // 3. Bodies: definitions (in dependency order), decisions, rules.
         for id in 0..self.defs.len() {
@@ -757,6 +771,80 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// The values of `table.column`, for a field declared `in` it.
+    fn domain(
+        &mut self,
+        table: &ast::Ident,
+        column: &ast::Ident,
+        src: &Source,
+        f: &ast::FieldDecl,
+    ) -> Option<Domain> {
+        let Some(t) = self.table_names.iter().position(|n| *n == table.name) else {
+            let help = did_you_mean(&table.name, self.table_names.iter().map(String::as_str));
+            self.err(
+                "regle::check::unknown_table",
+                src,
+                table.span,
+                format!("no table is named `{}`", table.name),
+                "unknown table",
+            )
+            .help = help;
+            return None;
+        };
+        let t = self.tables.get(t)?;
+        let Some(c) = t.columns.iter().position(|n| *n == column.name) else {
+            let help = did_you_mean(&column.name, t.columns.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("its columns are: {}", t.columns.join(", ")));
+            let msg = format!("table `{}` has no column `{}`", table.name, column.name);
+            self.err(
+                "regle::check::no_such_field",
+                src,
+                column.span,
+                msg,
+                "unknown column",
+            )
+            .help = Some(help);
+            return None;
+        };
+        let want = self
+            .records
+            .iter()
+            .find_map(|r| r.fields.iter().find(|x| x.name == f.name.name))
+            .map(|x| x.ty.clone());
+        let col_ty = t.types.get(c).cloned().unwrap_or(Type::Error);
+        let elem = match want.as_ref().map(Type::strip_optional) {
+            Some(Type::List(e)) => (**e).clone(),
+            Some(other) => other.clone(),
+            None => Type::Error,
+        };
+        if !col_ty.fits(&elem) && !elem.fits(&col_ty) {
+            let msg = format!(
+                "the field is {}, but column `{}.{}` holds {}",
+                self.show(&elem),
+                table.name,
+                column.name,
+                self.show(&col_ty)
+            );
+            self.err(
+                "regle::check::type_mismatch",
+                src,
+                column.span,
+                msg,
+                "another type",
+            );
+            return None;
+        }
+        let values = t
+            .cells
+            .get(c)
+            .map(|col| col.iter().cloned().collect())
+            .unwrap_or_default();
+        Some(Domain {
+            name: format!("{}.{}", table.name, column.name),
+            values,
+        })
     }
 
     fn load_table(&mut self, i: usize) {

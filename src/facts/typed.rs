@@ -296,6 +296,52 @@ impl Reader<'_> {
         }
     }
 
+    /// A value (or each item of a list) must be one of a table column's.
+    fn check_domain(&mut self, node: NodeId, v: &Value, domain: &crate::ir::Domain) {
+        let tree = self.tree;
+        let items: Vec<(NodeId, &Value)> = match (v, &tree.node(node).value) {
+            (Value::List(l), NodeValue::Seq(nodes)) => {
+                nodes.iter().copied().zip(l.items.iter()).collect()
+            }
+            (Value::None, _) => Vec::new(),
+            (v, _) => vec![(node, v)],
+        };
+        for (n, item) in items {
+            if matches!(item, Value::None) || domain.values.contains(item) {
+                continue;
+            }
+            let shown = crate::eval::display(self.policy, item);
+            let mut known: Vec<String> = domain
+                .values
+                .iter()
+                .map(|x| crate::eval::display(self.policy, x))
+                .collect();
+            known.sort();
+            known.dedup();
+            let help =
+                did_you_mean(&shown, known.iter().map(String::as_str)).unwrap_or_else(|| {
+                    let few: Vec<&str> = known.iter().take(12).map(String::as_str).collect();
+                    format!(
+                        "the known values ({}) are: {}{}",
+                        domain.name,
+                        few.join(", "),
+                        if known.len() > 12 { ", ..." } else { "" }
+                    )
+                });
+            self.error(
+                n,
+                "regle::facts::unknown_value",
+                format!(
+                    "`{}` is not a known value of `{}`",
+                    shown.escape_debug(),
+                    domain.name
+                ),
+                "unknown value".to_string(),
+                Some(help),
+            );
+        }
+    }
+
     fn record(&mut self, node: NodeId, r: u32, entries: &[super::tree::Entry]) -> Value {
         let policy = self.policy;
         let Some(def) = policy.records.get(r as usize) else {
@@ -327,7 +373,13 @@ impl Reader<'_> {
         let mut fields = Vec::with_capacity(def.fields.len());
         for f in &def.fields {
             match entries.iter().find(|e| *e.key == *f.name) {
-                Some(e) => fields.push(self.value(e.node, &f.ty)),
+                Some(e) => {
+                    let v = self.value(e.node, &f.ty);
+                    if let Some(domain) = &f.domain {
+                        self.check_domain(e.node, &v, domain);
+                    }
+                    fields.push(v)
+                }
                 None => match (&f.default, &f.ty) {
                     (Some(d), _) => fields.push(d.clone()),
                     (None, Type::Optional(_)) => fields.push(Value::None),

@@ -60,6 +60,14 @@ pub struct FieldDef {
     pub ty: Type,
     /// The value an absent field takes (already evaluated).
     pub default: Option<Value>,
+    /// `in table.column`: the values a fact may take, and that column's name.
+    pub domain: Option<Domain>,
+}
+
+#[derive(Debug)]
+pub struct Domain {
+    pub name: String,
+    pub values: rustc_hash::FxHashSet<Value>,
 }
 
 #[derive(Debug)]

@@ -67,6 +67,8 @@ pub struct RecordDecl {
 pub struct FieldDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `in table.column`: the values a fact may take.
+    pub domain: Option<(Ident, Ident)>,
     pub default: Option<Expr>,
 }
 

@@ -245,6 +245,7 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         Rule::interp => "`{`",
         Rule::quant_kind => "`any` or `all`",
         Rule::guard => "`if`",
+        Rule::field_domain | Rule::k_in => "`in`",
         _ => return None,
     })
 }
@@ -390,8 +391,28 @@ impl Lower<'_> {
         let mut it = pair.clone().into_inner();
         let name = self.ident(self.next(&mut it, &pair)?);
         let ty = self.type_expr(self.next(&mut it, &pair)?)?;
-        let default = it.next().map(|p| self.expr(p)).transpose()?;
-        Ok(FieldDecl { name, ty, default })
+        let mut domain = None;
+        let mut default = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::field_domain => {
+                    let mut d = p
+                        .clone()
+                        .into_inner()
+                        .filter(|x| x.as_rule() == Rule::ident);
+                    let table = self.ident(self.next(&mut d, &p)?);
+                    let column = self.ident(self.next(&mut d, &p)?);
+                    domain = Some((table, column));
+                }
+                _ => default = Some(self.expr(p)?),
+            }
+        }
+        Ok(FieldDecl {
+            name,
+            ty,
+            domain,
+            default,
+        })
     }
 
     fn def(&self, pair: Pair<Rule>) -> R<DefDecl> {
