@@ -770,6 +770,11 @@ impl Ctx<'_> {
             }
             Ir::AsOf => Value::Date(self.as_of),
             Ir::Field(base, access) => {
+                // A path of fields over a local, a computed definition or an
+                // input is read in place: only the last field is copied.
+                if let Some(b) = self.place_ref(base, frame) {
+                    return Ok(self.field(b, *access));
+                }
                 let b = self.eval(base, frame)?;
                 self.field(&b, *access)
             }
@@ -1034,6 +1039,21 @@ impl Ctx<'_> {
                     .filter_map(|&r| items.get(r as usize).cloned())
                     .collect()
             }
+        }
+    }
+
+    /// The value `ir` stands for, by reference, when it is a local, an
+    /// input, a definition already computed, or a record field of one.
+    fn place_ref<'v>(&'v self, ir: &Ir, frame: &'v [Value]) -> Option<&'v Value> {
+        match ir {
+            Ir::Local(s) => frame.get(*s as usize),
+            Ir::Input(i) => self.facts.inputs.get(*i as usize).and_then(|v| v.as_ref()),
+            Ir::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()),
+            Ir::Field(base, Access::Record(i)) => match self.place_ref(base, frame)? {
+                Value::Record(r) => r.fields.get(*i as usize),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
