@@ -109,6 +109,34 @@ fn span(l: &Label) -> SourceSpan {
     SourceSpan::new(l.span.start.into(), l.span.len())
 }
 
+/// A source for miette to quote: its name cleaned, and its text with every
+/// control character but newline and tab replaced byte for byte (so spans
+/// stay valid): `?` for each byte, and a lone CR by a newline, as
+/// `SourceFile` counts it as a line end.
+fn snippet_source(source: &crate::source::SourceFile) -> NamedSource<String> {
+    let text = &source.text;
+    let needs = text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t');
+    let shown = if needs {
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\n' | '\t' => out.push(c),
+                '\r' if chars.peek() == Some(&'\n') => out.push(c),
+                '\r' => out.push('\n'),
+                c if c.is_control() => out.extend(std::iter::repeat_n('?', c.len_utf8())),
+                c => out.push(c),
+            }
+        }
+        out
+    } else {
+        text.clone()
+    };
+    NamedSource::new(clean(&source.display_name()), shown)
+}
+
 /// One diagnostic as miette draws it; `color` for a terminal.
 pub fn human(d: &Diagnostic, color: bool) -> String {
     let mut shown = Shown {
@@ -120,10 +148,7 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
         related: Vec::new(),
     };
     if let Some(p) = &d.primary {
-        shown.source = Some(NamedSource::new(
-            p.source.name.clone(),
-            p.source.text.clone(),
-        ));
+        shown.source = Some(snippet_source(&p.source));
         shown.labels.push(LabeledSpan::new_primary_with_span(
             Some(clean(&p.text)),
             span(p),
@@ -136,7 +161,7 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
             } else {
                 shown.related.push(ShownRelated {
                     text: clean(&s.text),
-                    source: NamedSource::new(s.source.display_name(), s.source.text.clone()),
+                    source: snippet_source(&s.source),
                     label: LabeledSpan::new_with_span(Some(clean(&s.text)), span(s)),
                 });
             }

@@ -420,3 +420,49 @@ fn unreadable_or_missing_paths_are_clear() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn control_characters_in_quoted_source_lines_and_file_names_stay_escaped() {
+    // ESC sequences and a lone CR in a facts file, quoted in a diagnostic's snippet.
+    let d = dir("snippet");
+    std::fs::write(d.join("p.regle"), HEAD).unwrap();
+    let name = d.join("evil\u{7}.yaml");
+    std::fs::write(
+        &name,
+        "c:\n  id: X\r\u{1b}]0;pwned\u{7}\u{1b}[2J\n\"\u{1b}[31mRED\": 1\n",
+    )
+    .unwrap();
+    let run = regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            name.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    for c in ['\u{1b}', '\u{7}', '\r'] {
+        assert!(!run.stderr.contains(c), "raw {c:?} in:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_table_on_a_device_is_bounded() {
+    let d = dir("devzero");
+    std::fs::write(
+        d.join("p.regle"),
+        format!("{HEAD}table t from \"/dev/zero\" {{ a: Text }}\n"),
+    )
+    .unwrap();
+    let run = regle(
+        &[
+            "check",
+            d.join("p.regle").to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(codes(&run), vec!["regle::table::too_large"]);
+}

@@ -119,7 +119,26 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
             }
             _ => {}
         }
-        match std::fs::read(&file) {
+        // Read through a bound: a device or a FIFO reports no length.
+        let read = std::fs::File::open(&file).and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, MAX_POLICY_BYTES + 1),
+                &mut bytes,
+            )
+            .map(|_| bytes)
+        });
+        if read
+            .as_ref()
+            .is_ok_and(|b| b.len() as u64 > MAX_POLICY_BYTES)
+        {
+            diags.push(Diagnostic::error(
+                "regle::policy::too_large",
+                format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
+            ));
+            continue;
+        }
+        match read {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push(SourceFile::new(name, text)),
                 Err(e) => {

@@ -39,7 +39,26 @@ pub fn load(
         );
         return None;
     }
-    let text = match std::fs::read(path) {
+    // Read through a bound: a device or a FIFO reports no length.
+    let read = std::fs::File::open(path).and_then(|f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_TABLE_BYTES + 1), &mut bytes)
+            .map(|_| bytes)
+    });
+    if read
+        .as_ref()
+        .is_ok_and(|b| b.len() as u64 > MAX_TABLE_BYTES)
+    {
+        diags.push(
+            Diagnostic::error(
+                "regle::table::too_large",
+                format!("table file `{display}` is larger than {MAX_TABLE_BYTES} bytes"),
+            )
+            .at(decl_source, decl_span, "declared here"),
+        );
+        return None;
+    }
+    let text = match read {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
