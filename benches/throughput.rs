@@ -9,6 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use regle::batch::{self, Context, DocStream, Format};
+
+// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use regle::facts::tree::Limits;
 use std::path::{Path, PathBuf};
 use std::process::Command;

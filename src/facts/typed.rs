@@ -19,6 +19,8 @@ pub struct Reader<'p> {
     source: &'p Source,
     doc: DocRef,
     pub diags: Vec<Diagnostic>,
+    /// Texts read so far, shared: facts repeat names, codes and versions.
+    texts: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
 }
 
 /// Read the top-level mapping of a document as the policy's inputs of one
@@ -40,6 +42,7 @@ pub fn read_document(
             DocRef::Input
         },
         diags: Vec::new(),
+        texts: rustc_hash::FxHashMap::default(),
     };
     let root = tree.root;
     let wanted: Vec<(usize, &str, &Type)> = policy
@@ -132,6 +135,15 @@ impl Reader<'_> {
         );
     }
 
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(t) = self.texts.get(s) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(s);
+        self.texts.insert(Box::from(s), t.clone());
+        t
+    }
+
     fn origin(&self, node: NodeId) -> Option<Origin> {
         Some(Origin {
             doc: self.doc,
@@ -205,7 +217,7 @@ impl Reader<'_> {
                 );
                 Value::None
             }
-            (Type::Text, NodeValue::Str(s)) => Value::text(s),
+            (Type::Text, NodeValue::Str(s)) => Value::Text(self.intern(s)),
             (Type::Int, NodeValue::Number(raw)) => match raw.parse::<i64>() {
                 Ok(i) => Value::Int(i),
                 Err(_) => {
