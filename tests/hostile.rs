@@ -466,3 +466,63 @@ fn a_table_on_a_device_is_bounded() {
     assert_eq!(run.code, 2);
     assert_eq!(codes(&run), vec!["regle::table::too_large"]);
 }
+
+/// The inputs fuzzing found (`fuzz/regressions/`), replayed through the
+/// binary: no panic, and no raw control character reaches the terminal.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let mut replayed = 0;
+    for (target, as_policy) in [
+        ("policy_parse", true),
+        ("policy_check", true),
+        ("facts_typed", false),
+    ] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new("fuzz/regressions").join(target))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_none_or(|e| e != "txt"))
+            .collect();
+        files.sort();
+        for f in files {
+            let d = dir("regression");
+            let run = if as_policy {
+                let p = d.join("p.regle");
+                std::fs::copy(&f, &p).unwrap();
+                regle(&["check", p.to_str().unwrap()], None)
+            } else {
+                let p = d.join("c.yaml");
+                std::fs::copy(&f, &p).unwrap();
+                regle(
+                    &[
+                        "eval",
+                        "policies/segur-v2",
+                        p.to_str().unwrap(),
+                        "--registry",
+                        "tests/cases/registry.yaml",
+                        "--as-of",
+                        "2026-05-20",
+                    ],
+                    None,
+                )
+            };
+            let raw = run
+                .stderr
+                .chars()
+                .chain(run.stdout.chars())
+                .find(|c| c.is_control() && *c != '\n' && *c != '\t');
+            assert_eq!(
+                raw,
+                None,
+                "{}: raw control character in:\n{}{}",
+                f.display(),
+                run.stdout,
+                run.stderr
+            );
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 5,
+        "the regression inputs are there ({replayed})"
+    );
+}

@@ -1,9 +1,10 @@
-//! A diagnostic built from arbitrary parts: message, label and help texts
-//! (control characters included), an arbitrary source text and arbitrary
-//! spans (clamped by `Diagnostic::at`/`also`), secondary labels in the same
-//! or another file. `render::json` must serialize and re-parse, with spans
-//! inside the source on character boundaries; `render::human(_, false)`
-//! must hold no raw control character but newline and tab.
+//! A diagnostic built from arbitrary parts: file name, message, label and
+//! help texts (control characters included), an arbitrary source text and
+//! arbitrary spans (clamped by `Diagnostic::at`/`also`), secondary labels
+//! in the same or another file. `render::json` must serialize and re-parse,
+//! with spans inside the source on character boundaries;
+//! `render::human(_, false)` must hold no raw control character but newline
+//! and tab (see `regle_fuzz::render_and_check` for the known exception).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -13,6 +14,7 @@ use regle::source::{SourceFile, Span};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
+    name: String,
     message: String,
     label: String,
     help: Option<String>,
@@ -35,7 +37,7 @@ struct Secondary {
 }
 
 fuzz_target!(|input: Input| {
-    let source = SourceFile::new("fuzz.regle", input.source);
+    let source = SourceFile::new(input.name, input.source);
     let mut d = if input.warning {
         Diagnostic::warning("regle::fuzz::diag", input.message)
     } else {

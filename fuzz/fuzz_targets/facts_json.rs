@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
             regle_fuzz::assert_tree(text, 0, text.len(), tree, "parse_json");
             assert_tokens(text, tree);
             let syntax_ok = serde_json::from_str::<serde::de::IgnoredAny>(body);
-            assert!(syntax_ok.is_ok(), "regle accepts JSON that serde_json refuses: {syntax_ok:?}");
+            assert!(
+                syntax_ok.is_ok(),
+                "regle accepts JSON that serde_json refuses: {syntax_ok:?}"
+            );
             if let Ok(v) = &serde {
                 same(tree, tree.root, v, 0);
             }
@@ -34,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(
                     matches!(
                         e.code,
-                        "regle::facts::duplicate_key" | "regle::facts::too_deep" | "regle::facts::too_large"
+                        "regle::facts::duplicate_key"
+                            | "regle::facts::too_deep"
+                            | "regle::facts::too_large"
                     ),
                     "regle refuses JSON that serde_json accepts: {} {:?}",
                     e.code,
@@ -53,13 +58,21 @@ fn assert_tokens(text: &str, tree: &Tree) {
             NodeValue::Null => assert_eq!(t, "null"),
             NodeValue::Bool(b) => assert_eq!(t, if *b { "true" } else { "false" }),
             NodeValue::Number(n) => assert_eq!(t, &**n, "a number's span is its text"),
-            NodeValue::Str(_) => assert!(t.len() >= 2 && t.starts_with('"') && t.ends_with('"'), "string span {t:?}"),
-            NodeValue::Seq(_) => assert!(t.starts_with('[') && t.ends_with(']'), "array span {t:?}"),
+            NodeValue::Str(_) => assert!(
+                t.len() >= 2 && t.starts_with('"') && t.ends_with('"'),
+                "string span {t:?}"
+            ),
+            NodeValue::Seq(_) => {
+                assert!(t.starts_with('[') && t.ends_with(']'), "array span {t:?}")
+            }
             NodeValue::Map(entries) => {
                 assert!(t.starts_with('{') && t.ends_with('}'), "object span {t:?}");
                 for e in entries {
                     let k = &text[e.key_span.start..e.key_span.end];
-                    assert!(k.len() >= 2 && k.starts_with('"') && k.ends_with('"'), "key span {k:?}");
+                    assert!(
+                        k.len() >= 2 && k.starts_with('"') && k.ends_with('"'),
+                        "key span {k:?}"
+                    );
                 }
             }
         }

@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(*line > last, "line numbers increase");
         last = *line;
         let what = format!("parse_ndjson line {line}");
-        assert_eq!(text.get(base..base + chunk.len()), Some(chunk), "{what}: line offset");
+        assert_eq!(
+            text.get(base..base + chunk.len()),
+            Some(chunk),
+            "{what}: line offset"
+        );
         match result {
             Ok(tree) => regle_fuzz::assert_tree(text, base, base + chunk.len(), tree, &what),
             Err(e) => {

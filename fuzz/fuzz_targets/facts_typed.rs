@@ -9,10 +9,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use regle::check::{load_policy, Checked};
-use regle::eval::{evaluate, Facts};
+use regle::eval::{evaluate, index_registry, Facts};
 use regle::facts::tree::{Limits, Tree};
 use regle::facts::{json, typed, yaml};
-use regle::ir::Value;
+use regle::ir::{Index, Value};
 use regle::source::{Source, SourceFile};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -26,6 +26,8 @@ struct Fixture {
     /// The registry's values, by input index (`None` for the document's).
     base_inputs: Vec<Option<Value>>,
     registry_tree: Tree,
+    /// Built once, as the CLI does, by `eval::index_registry`.
+    registry_indexes: Vec<Index>,
     as_of: i32,
 }
 
@@ -34,20 +36,46 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let checked = match load_policy(Path::new(POLICY)) {
             Ok(c) => c,
-            Err(d) => panic!("the shipped policy {POLICY} does not load: {:?}", d.first().map(|d| &d.message)),
+            Err(d) => panic!(
+                "the shipped policy {POLICY} does not load: {:?}",
+                d.first().map(|d| &d.message)
+            ),
         };
-        let text = std::fs::read_to_string(REGISTRY).expect("tests/cases/registry.yaml is readable");
+        let text =
+            std::fs::read_to_string(REGISTRY).expect("tests/cases/registry.yaml is readable");
         let source = SourceFile::new("registry.yaml", text);
-        let registry_tree = yaml::parse_yaml(&source.text, &Limits::default()).expect("the registry parses");
-        let base_inputs = match typed::read_document(&checked.policy, &registry_tree, &source, true) {
+        let registry_tree =
+            yaml::parse_yaml(&source.text, &Limits::default()).expect("the registry parses");
+        let base_inputs = match typed::read_document(&checked.policy, &registry_tree, &source, true)
+        {
             Ok(v) => v,
-            Err(d) => panic!("the registry does not read: {:?}", d.first().map(|d| &d.message)),
+            Err(d) => panic!(
+                "the registry does not read: {:?}",
+                d.first().map(|d| &d.message)
+            ),
         };
         let as_of = regle::ir::value::date::parse(AS_OF).expect("a date");
-        Fixture { checked, base_inputs, registry_tree, as_of }
+        let registry_indexes = index_registry(&checked.policy, &base_inputs);
+        Fixture {
+            checked,
+            base_inputs,
+            registry_tree,
+            registry_indexes,
+            as_of,
+        }
     })
 }
 
+/// `REGLE_FUZZ_TRACE=1`: say on stderr how far each input got (to check
+/// that the seeds reach the evaluator).
+fn trace(stage: &str) {
+    static ON: OnceLock<bool> = OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("REGLE_FUZZ_TRACE").is_some()) {
+        eprintln!("facts_typed: {stage}");
+    }
+}
+
+#[allow(clippy::result_large_err)]
 fn parse(source: &Source) -> Result<Tree, regle::diag::Diagnostic> {
     let limits = Limits::default();
     json::parse_json(&source.text, 0, &limits)
@@ -73,6 +101,7 @@ fuzz_target!(
         let tree = match parse(&source) {
             Ok(t) => t,
             Err(d) => {
+                trace("not JSON nor YAML");
                 regle_fuzz::assert_diag_spans(&d);
                 return;
             }
@@ -80,6 +109,7 @@ fuzz_target!(
         let values = match typed::read_document(policy, &tree, &source, false) {
             Ok(v) => v,
             Err(diags) => {
+                trace(&format!("read_document: {} diagnostic(s), first: {}", diags.len(), diags.first().map_or("", |d| d.message.as_str())));
                 assert!(!diags.is_empty(), "Err holds at least one diagnostic");
                 for (i, d) in diags.iter().enumerate() {
                     regle_fuzz::assert_diag_spans(d);
@@ -100,8 +130,10 @@ fuzz_target!(
             inputs: &inputs,
             input_tree: Some(&tree),
             registry_tree: Some(&f.registry_tree),
+            registry_indexes: &f.registry_indexes,
         };
         let Ok(report) = evaluate(policy, &facts, f.as_of) else {
+            trace("evaluate: step budget spent");
             // The step budget is spent: a diagnostic, not a hang.
             return;
         };
@@ -112,6 +144,7 @@ fuzz_target!(
             Err(e) => panic!("the JSON report does not parse ({e}): {out}"),
         };
         assert!(v.is_object(), "the JSON report is an object");
+        trace(&format!("evaluated: outcome {}", report.outcome.as_str()));
         let mut human = String::new();
         regle::report::human::report(
             &mut human,

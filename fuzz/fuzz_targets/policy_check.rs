@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let diags = match regle::check::check(&[module], Vec::new()) {
         Ok(checked) => checked.warnings,
         Err(diags) => {
-            assert!(diags.iter().any(|d| d.is_error()), "Err holds at least one error");
+            assert!(
+                diags.iter().any(|d| d.is_error()),
+                "Err holds at least one error"
+            );
             diags
         }
     };

@@ -16,8 +16,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(std::sync::Arc::ptr_eq(&module.source, &source));
         }
         Err(d) => {
-            let p = d.primary.as_ref().expect("a syntax error points into the file");
-            assert!(std::sync::Arc::ptr_eq(&p.source, &source), "the label is in the parsed file");
+            let p = d
+                .primary
+                .as_ref()
+                .expect("a syntax error points into the file");
+            assert!(
+                std::sync::Arc::ptr_eq(&p.source, &source),
+                "the label is in the parsed file"
+            );
             regle_fuzz::assert_span(text, p.span, "syntax error primary span");
             regle_fuzz::render_and_check(&d);
         }

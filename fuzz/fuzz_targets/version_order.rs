@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
         for b in &vs {
             let ab = a.cmp(b);
             assert_eq!(ab, b.cmp(a).reverse(), "antisymmetric: {a:?} {b:?}");
-            assert_eq!(a == b, ab == Ordering::Equal, "Eq agrees with Ord: {a:?} {b:?}");
+            assert_eq!(
+                a == b,
+                ab == Ordering::Equal,
+                "Eq agrees with Ord: {a:?} {b:?}"
+            );
             assert_eq!(a.partial_cmp(b), Some(ab), "PartialOrd agrees with Ord");
             if a == b {
                 assert_eq!(hash(a), hash(b), "equal versions hash alike: {a:?} {b:?}");
@@ -48,10 +52,18 @@ fuzz_target!(|data: &[u8]| {
             for c in &vs {
                 let bc = b.cmp(c);
                 if ab != Ordering::Greater && bc != Ordering::Greater {
-                    assert_ne!(a.cmp(c), Ordering::Greater, "transitive: {a:?} <= {b:?} <= {c:?}");
+                    assert_ne!(
+                        a.cmp(c),
+                        Ordering::Greater,
+                        "transitive: {a:?} <= {b:?} <= {c:?}"
+                    );
                 }
                 if ab == Ordering::Equal && bc == Ordering::Equal {
-                    assert_eq!(a.cmp(c), Ordering::Equal, "transitive ==: {a:?} {b:?} {c:?}");
+                    assert_eq!(
+                        a.cmp(c),
+                        Ordering::Equal,
+                        "transitive ==: {a:?} {b:?} {c:?}"
+                    );
                 }
             }
         }

@@ -82,13 +82,77 @@ pub fn render_and_check(d: &Diagnostic) {
             .get("related")
             .and_then(|r| r.as_array())
             .expect("`related` array when there is a primary label");
-        assert_eq!(related.len(), d.secondary.len(), "one `related` per secondary label");
+        assert_eq!(
+            related.len(),
+            d.secondary.len(),
+            "one `related` per secondary label"
+        );
         for (r, l) in related.iter().zip(&d.secondary) {
             json_span_ok(r, &l.source.text, "JSON related span");
         }
     }
     let human = regle::render::human(d, false);
-    assert_no_raw_controls(&human, "render::human(color=false)");
+    if strict() {
+        assert_no_raw_controls(&human, "render::human(color=false)");
+    } else {
+        // Known issue (docs/fuzzing.md, fuzz/regressions/*/): miette prints
+        // the source snippet and the file name as they are, so a control
+        // character in the *file* reaches the terminal. Until that is fixed,
+        // check the rest (message, labels, help: what `render::clean`
+        // handles) on a copy whose sources have their control characters
+        // replaced, byte for byte, by printable ones (spans stay valid).
+        let human = regle::render::human(&without_source_controls(d), false);
+        assert_no_raw_controls(&human, "render::human(color=false), sources sanitized");
+    }
+}
+
+/// Require that control characters in source texts and file names never
+/// reach the human rendering raw (fixed in `render::snippet_source`);
+/// `REGLE_FUZZ_STRICT=0` relaxes it.
+pub fn strict() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("REGLE_FUZZ_STRICT").is_none_or(|v| v != "0"))
+}
+
+/// Replace every control character but newline and tab by a printable
+/// character of the same UTF-8 length (`?` or `¿`).
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            c if c.is_control() && c.len_utf8() == 1 => '?',
+            c if c.is_control() => '¿',
+            c => c,
+        })
+        .collect()
+}
+
+/// `d` with every source (text and name) sanitized; labels that shared a
+/// source still share one.
+pub fn without_source_controls(d: &Diagnostic) -> Diagnostic {
+    use regle::source::{Source, SourceFile};
+    let mut seen: Vec<(Source, Source)> = Vec::new();
+    let mut fix = |l: &mut Label| {
+        if let Some((_, new)) = seen
+            .iter()
+            .find(|(old, _)| std::sync::Arc::ptr_eq(old, &l.source))
+        {
+            l.source = new.clone();
+            return;
+        }
+        let new = SourceFile::new(sanitize(&l.source.name), sanitize(&l.source.text));
+        assert_eq!(new.text.len(), l.source.text.len());
+        seen.push((l.source.clone(), new.clone()));
+        l.source = new;
+    };
+    let mut d = d.clone();
+    if let Some(p) = d.primary.as_mut() {
+        fix(p);
+    }
+    for s in &mut d.secondary {
+        fix(s);
+    }
+    d
 }
 
 fn json_span_ok(v: &serde_json::Value, text: &str, what: &str) {
@@ -122,7 +186,10 @@ pub fn assert_tree(text: &str, lo: usize, hi: usize, tree: &Tree, what: &str) {
     for (i, node) in tree.nodes.iter().enumerate() {
         inside(node.span, &format!("{what}: node {i}"));
         if let Some(p) = node.parent {
-            assert!((p as usize) < n, "{what}: node {i} has parent {p} out of range");
+            assert!(
+                (p as usize) < n,
+                "{what}: node {i} has parent {p} out of range"
+            );
         }
         match &node.value {
             NodeValue::Seq(items) => {
@@ -142,5 +209,9 @@ pub fn assert_tree(text: &str, lo: usize, hi: usize, tree: &Tree, what: &str) {
 }
 
 pub fn assert_error_span(text: &str, e: &ParseError, what: &str) {
-    assert_span(text, e.span, &format!("{what}: error {} ({})", e.code, e.message));
+    assert_span(
+        text,
+        e.span,
+        &format!("{what}: error {} ({})", e.code, e.message),
+    );
 }
