@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails loudly
 
 use assert_cmd::Command;
-use std::path::Path;
 
 /// Fenced blocks of a Markdown file: (info string, body).
 fn blocks(path: &str) -> Vec<(String, String)> {
@@ -185,6 +184,3 @@ mod tempdir {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: &Path) {}

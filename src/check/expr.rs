@@ -2,7 +2,7 @@
 //! indexed table lookups for equality filters.
 
 use super::{uses_local, Checker, Scope, ValueName, Var};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::did_you_mean;
 use crate::ir::*;
 use crate::source::Source;
 use crate::syntax::ast::{self, AddOp, Expr, ExprKind, QuantKind};
@@ -19,7 +19,7 @@ impl Checker<'_> {
             ExprKind::Int(i) => (Ir::Const(Value::Int(*i)), Type::Int),
             ExprKind::Str(s) => (Ir::Const(Value::text(s)), Type::Text),
             ExprKind::Name(n) => self.name(n, scope, src),
-            ExprKind::Field(base, f) => self.field(e, base, f, scope, src),
+            ExprKind::Field(base, f) => self.field(base, f, scope, src),
             ExprKind::Call(name, args) => self.call(e, name, args, scope, src),
             ExprKind::Fires(id, arg) => {
                 let Some(r) = self.rule_ref(id, src) else {
@@ -556,7 +556,6 @@ impl Checker<'_> {
 
     fn field(
         &mut self,
-        whole: &Expr,
         base: &Expr,
         f: &ast::Ident,
         scope: &mut Scope,
@@ -634,7 +633,6 @@ impl Checker<'_> {
                 "unknown field",
             )
             .help = Some(help);
-            let _ = whole;
             return error();
         };
         if over_list {
@@ -1031,6 +1029,3 @@ impl Checker<'_> {
         (Ir::Builtin(b, irs), ty)
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: Diagnostic) {}

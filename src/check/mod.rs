@@ -187,18 +187,16 @@ enum ValueName {
     AsOf,
 }
 
-enum DefState<'a> {
+enum DefState {
     Unchecked,
     InProgress,
     Done(Type),
-    #[allow(dead_code)]
-    Decl(&'a ast::DefDecl),
 }
 
 struct DefSlot<'a> {
     decl: &'a ast::DefDecl,
     src: Source,
-    state: DefState<'a>,
+    state: DefState,
     param_types: Vec<Type>,
     ir: Option<Def>,
 }
@@ -390,7 +388,7 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_value(&mut self, ident: &ast::Ident, src: &Source, what: ValueName) -> bool {
-        if let Some((prev, at)) = self.values.get(&ident.name) {
+        if let Some((_, at)) = self.values.get(&ident.name) {
             let mut d = Diagnostic::error(
                 "regle::check::duplicate_name",
                 format!("`{}` is declared twice", ident.name),
@@ -399,7 +397,6 @@ impl<'a> Checker<'a> {
             match at {
                 Some((psrc, pspan)) => d = d.also(psrc, *pspan, "first declared here"),
                 None => {
-                    let _ = prev;
                     d = d.help(format!(
                         "`{}` is a built-in name; choose another",
                         ident.name
@@ -934,7 +931,7 @@ impl<'a> Checker<'a> {
                 }
                 return Type::Error;
             }
-            DefState::Unchecked | DefState::Decl(_) => {}
+            DefState::Unchecked => {}
         }
         slot.state = DefState::InProgress;
         let decl = slot.decl;
@@ -1643,14 +1640,9 @@ impl<'a> Checker<'a> {
             .subject
             .as_ref()
             .map(|(n, e)| (n.name.clone(), self.expr(e, &mut scope, &psrc).0));
-        let mut order: Vec<(String, RuleDef)> = rules
-            .into_iter()
-            .flatten()
-            .map(|r| (r.id.clone(), r))
-            .collect();
-        // Rule indexes are positions in `self.rules`; keep them, the report sorts by ID.
-        let _ = &mut order;
-        let rules: Vec<RuleDef> = order.into_iter().map(|(_, r)| r).collect();
+        // Every rule slot gave a rule: indexes stay positions in `self.rules`
+        // (the report orders by rule ID, not by this order).
+        let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
         let defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
         let decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
         // Errors first, then in reading order.
