@@ -66,3 +66,25 @@ fn a_fact_outside_its_table_column_is_refused_with_the_closest_value() {
     assert_eq!(d["line"], 5);
     let _ = std::fs::remove_file(path);
 }
+
+/// The report a publisher reads: outcome, each problem with its line of the
+/// facts file and the source text, documents, evidence grouped by chapter.
+#[test]
+fn human_report_of_a_rejected_candidacy() {
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "policies/segur-v2",
+            "tests/cases/asc-root-newer.yaml",
+            "--registry",
+            "tests/cases/registry.yaml",
+            "--as-of",
+            "2026-05-20",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

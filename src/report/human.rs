@@ -200,9 +200,10 @@ pub fn report(
                     if !matches!(line.from, crate::ir::Value::None) {
                         let _ = write!(item, " ← {}", clean(&short(policy, &line.from)));
                     }
-                    match groups.last_mut() {
-                        Some((g, items)) if *g == group => items.push(item),
-                        _ => groups.push((group, vec![item])),
+                    // One line a group, groups in the order they first appear.
+                    match groups.iter_mut().find(|(g, _)| *g == group) {
+                        Some((_, items)) => items.push(item),
+                        None => groups.push((group, vec![item])),
                     }
                 }
                 for (g, items) in groups {
