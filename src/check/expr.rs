@@ -730,16 +730,7 @@ impl Checker<'_> {
                 .help = help;
             }
             Some(t) => {
-                let ordered = matches!(
-                    t.strip_optional(),
-                    Type::Int
-                        | Type::Text
-                        | Type::Date
-                        | Type::Version
-                        | Type::Enum(_)
-                        | Type::Error
-                        | Type::Any
-                );
+                let ordered = t.is_ordered();
                 if !matches!(op_ir, CmpOp::Eq | CmpOp::Ne) && !ordered {
                     let msg = format!(
                         "`{}` orders numbers, texts, dates and versions, not {}",
@@ -939,20 +930,7 @@ impl Checker<'_> {
                 None => expect(self, "a list"),
             },
             Builtin::Min | Builtin::Max => match elem {
-                Some(t)
-                    if matches!(
-                        t.strip_optional(),
-                        Type::Int
-                            | Type::Text
-                            | Type::Date
-                            | Type::Version
-                            | Type::Enum(_)
-                            | Type::Error
-                            | Type::Any
-                    ) =>
-                {
-                    Type::optional(t)
-                }
+                Some(t) if t.is_ordered() => Type::optional(t),
                 _ => expect(self, "a list of numbers, texts, dates or versions"),
             },
             Builtin::Distinct | Builtin::Sort => match elem {

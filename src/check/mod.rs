@@ -94,31 +94,6 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
     let mut sources = Vec::new();
     for file in files {
         let name = file.display().to_string();
-        match std::fs::metadata(&file) {
-            Ok(m) if m.len() > MAX_POLICY_BYTES => {
-                diags.push(
-                    Diagnostic::error(
-                        "regle::policy::too_large",
-                        format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
-                    )
-                    .help(
-                        "split it into several files of the same folder, or move data into a table",
-                    ),
-                );
-                continue;
-            }
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(
-                        "regle::policy::unreadable",
-                        format!("cannot read policy `{name}`: {e}"),
-                    )
-                    .help("give a folder of `*.regle` files, or one such file"),
-                );
-                continue;
-            }
-            _ => {}
-        }
         // Read through a bound: a device or a FIFO reports no length.
         let read = std::fs::File::open(&file).and_then(|f| {
             let mut bytes = Vec::new();
@@ -132,10 +107,13 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
             .as_ref()
             .is_ok_and(|b| b.len() as u64 > MAX_POLICY_BYTES)
         {
-            diags.push(Diagnostic::error(
-                "regle::policy::too_large",
-                format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
-            ));
+            diags.push(
+                Diagnostic::error(
+                    "regle::policy::too_large",
+                    format!("policy file `{name}` is larger than {MAX_POLICY_BYTES} bytes"),
+                )
+                .help("split it into several files of the same folder, or move data into a table"),
+            );
             continue;
         }
         match read {
@@ -154,10 +132,13 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
                     );
                 }
             },
-            Err(e) => diags.push(Diagnostic::error(
-                "regle::policy::unreadable",
-                format!("cannot read policy `{name}`: {e}"),
-            )),
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    "regle::policy::unreadable",
+                    format!("cannot read policy `{name}`: {e}"),
+                )
+                .help("give a folder of `*.regle` files, or one such file"),
+            ),
         }
     }
     (sources, diags)

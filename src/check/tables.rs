@@ -28,17 +28,6 @@ pub fn load(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<LoadedTable> {
     let display = path.display().to_string();
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_TABLE_BYTES {
-        diags.push(
-            Diagnostic::error(
-                "regle::table::too_large",
-                format!("table file `{display}` is larger than {MAX_TABLE_BYTES} bytes"),
-            )
-            .at(decl_source, decl_span, "declared here"),
-        );
-        return None;
-    }
     // Read through a bound: a device or a FIFO reports no length.
     let read = std::fs::File::open(path).and_then(|f| {
         let mut bytes = Vec::new();

@@ -46,6 +46,20 @@ impl Type {
     pub fn is_error(&self) -> bool {
         matches!(self, Type::Error | Type::Any)
     }
+    /// Do values of this type have an order (`<`, `min`, `sort`)?
+    pub fn is_ordered(&self) -> bool {
+        matches!(
+            self.strip_optional(),
+            Type::Int
+                | Type::Text
+                | Type::Date
+                | Type::Version
+                | Type::Enum(_)
+                | Type::Error
+                | Type::Any
+        )
+    }
+
     pub fn element(&self) -> Option<&Type> {
         match self.strip_optional() {
             Type::List(t) => Some(t),

@@ -184,7 +184,7 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
         Rule::ident => "a name",
-        Rule::rule_id => "a rule ID (like `HER-01`)",
+        Rule::rule_id => "a rule ID (like `R-1`)",
         Rule::string | Rule::template => "a quoted string",
         Rule::integer => "a number",
         Rule::type_expr => "a type",
