@@ -35,6 +35,8 @@ fn five_mistakes_give_every_diagnostic_in_one_run() {
             ("regle::check::type_mismatch", Severity::Error),
             ("regle::check::duplicate_rule", Severity::Error),
             ("regle::check::no_such_field", Severity::Error),
+            // `code_connu`, misspelt where it is used, is then never used.
+            ("regle::check::unused_definition", Severity::Warning),
             ("regle::check::no_citation", Severity::Warning),
         ]
     );
@@ -77,7 +79,7 @@ fn diagnostics_as_json_carry_file_line_and_span() {
         .find(|d| d["code"] == "regle::check::unknown_name")
         .unwrap();
     assert_eq!(unknown["help"], "did you mean `code_connu`?");
-    assert_eq!(unknown["line"], 25);
+    assert_eq!(unknown["line"], 26);
 }
 
 #[test]

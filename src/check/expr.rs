@@ -2,7 +2,7 @@
 //! indexed table lookups for equality filters.
 
 use super::{uses_local, Checker, Scope, ValueName, Var};
-use crate::diag::did_you_mean;
+use crate::diag::{did_you_mean, Diagnostic};
 use crate::ir::*;
 use crate::source::Source;
 use crate::syntax::ast::{self, AddOp, Expr, ExprKind, QuantKind};
@@ -442,6 +442,20 @@ impl Checker<'_> {
                     if let Some((_, fty, access)) =
                         self.fields_of(ty).into_iter().find(|f| f.0 == n.name)
                     {
+                        // A field of the item hides any other meaning of the name.
+                        let hidden = scope.vars.iter().any(|v| {
+                            matches!(v, Var::Named { name, .. } | Var::Let { name, .. } if *name == n.name)
+                        }) || matches!(self.values.get(&n.name), Some((ValueName::Def(_) | ValueName::Input(_), _)));
+                        if hidden {
+                            self.diags.push(
+                                Diagnostic::warning(
+                                    "regle::check::shadowed_name",
+                                    format!("`{}` here is the item's field, not the other `{}` in scope", n.name, n.name),
+                                )
+                                .at(src, n.span, "the item's field")
+                                .help(format!("write `it.{}` to say you mean the field, or rename the other `{}`", n.name, n.name)),
+                            );
+                        }
                         let optional = ty.is_optional();
                         let fty = if optional { Type::optional(fty) } else { fty };
                         return (Ir::Field(Box::new(Ir::Local(*slot)), access), fty);

@@ -1621,6 +1621,7 @@ impl<'a> Checker<'a> {
             .subject
             .as_ref()
             .map(|(n, e)| (n.name.clone(), self.expr(e, &mut scope, &psrc).0));
+        self.lint_unused(&rules, subject.as_ref().map(|s| &s.1));
         // Every rule slot gave a rule: indexes stay positions in `self.rules`
         // (the report orders by rule ID, not by this order).
         let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
@@ -1660,6 +1661,82 @@ impl<'a> Checker<'a> {
             table_indexes,
         };
         (policy, warnings)
+    }
+
+    /// Definitions nothing uses: often a typo elsewhere, or a rule that was
+    /// meant to read them.
+    fn lint_unused(&mut self, rules: &[Option<RuleDef>], subject: Option<&Ir>) {
+        let mut roots: Vec<&Ir> = Vec::new();
+        for r in rules.iter().flatten() {
+            roots.extend(r.for_each.as_ref().map(|f| &f.1));
+            roots.extend(r.lets.iter().map(|l| &l.1));
+            roots.extend(r.guard.as_ref());
+            roots.extend(r.when.as_ref());
+            for o in &r.outcomes {
+                match o {
+                    Outcome::Diagnostic { guard, message, .. } => {
+                        roots.extend(guard.as_ref());
+                        roots.extend(message.iter().filter_map(|p| match p {
+                            TemplatePart::Expr(e) => Some(e),
+                            TemplatePart::Text(_) => None,
+                        }));
+                    }
+                    Outcome::Decide { from, .. } => roots.extend(from.as_ref()),
+                    Outcome::Document { with, status, .. } => {
+                        roots.extend(with.iter().map(|w| &w.1));
+                        roots.push(status);
+                    }
+                }
+            }
+        }
+        for d in self.decisions.iter().flatten() {
+            roots.push(&d.over);
+            roots.push(&d.key);
+            roots.extend(d.show.iter().map(|s| &s.1));
+            roots.extend(d.group_by.as_ref());
+        }
+        roots.extend(subject);
+        let mut stack: Vec<DefId> = deps(&roots).0;
+        // `at` places may name a definition.
+        for r in rules.iter().flatten() {
+            for o in &r.outcomes {
+                if let Outcome::Diagnostic {
+                    at:
+                        Some(Place {
+                            base: PlaceBase::Global(d),
+                            ..
+                        }),
+                    ..
+                } = o
+                {
+                    stack.push(*d);
+                }
+            }
+        }
+        let mut used: HashSet<DefId> = HashSet::new();
+        while let Some(d) = stack.pop() {
+            if used.insert(d) {
+                if let Some(def) = self.defs.get(d as usize).and_then(|s| s.ir.as_ref()) {
+                    stack.extend(deps(&[&def.body]).0);
+                }
+            }
+        }
+        for (i, slot) in self.defs.iter().enumerate() {
+            if !used.contains(&(i as DefId)) {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "regle::check::unused_definition",
+                        format!("`{}` is defined but never used", slot.decl.name.name),
+                    )
+                    .at(
+                        &slot.src,
+                        slot.decl.name.span,
+                        "not used by any rule or decision",
+                    )
+                    .help("remove it, or check the rule that was meant to use it"),
+                );
+            }
+        }
     }
 
     /// A rule that, through `fires` and definitions, depends on itself
