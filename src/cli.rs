@@ -133,7 +133,7 @@ pub fn run(cli: Cli) -> i32 {
             let checked = match load_policy(&policy) {
                 Ok(c) => c,
                 Err(diags) => {
-                    print_diagnostics(&diags, DiagFormat::Human);
+                    print_diagnostics(&diags, diag_format);
                     return 2;
                 }
             };
