@@ -894,6 +894,12 @@ impl Ctx<'_> {
                 if let (Value::Text(x), Value::Text(y)) = (&a, &b) {
                     return Ok(Value::text(&format!("{x}{y}")));
                 }
+                // Joining an empty list copies nothing.
+                match (&a, &b) {
+                    (Value::List(_), _) if b.as_list().is_empty() => return Ok(a),
+                    (_, Value::List(_)) if a.as_list().is_empty() => return Ok(b),
+                    _ => {}
+                }
                 let mut items = a.as_list().to_vec();
                 items.extend_from_slice(b.as_list());
                 Value::list(items)
