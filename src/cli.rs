@@ -325,6 +325,9 @@ fn eval_command(
     if out.flush().is_err() {
         failed_write = true;
     }
+    if summary.documents == 0 {
+        eprintln!("regle: no document to evaluate (the facts given hold none)");
+    }
     if summary.documents > 1 {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
