@@ -85,6 +85,7 @@ fn main() {
         as_of: regle::ir::value::date::parse("2026-05-20").unwrap(),
         format: Format::Ndjson,
         color: false,
+        color_errors: false,
     };
     let facts = [dir.join("candidacies.ndjson")];
 

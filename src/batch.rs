@@ -346,7 +346,10 @@ pub struct Context<'a> {
     pub registry_indexes: &'a [Index],
     pub as_of: i32,
     pub format: Format,
+    /// Colour the human report (standard output is a terminal).
     pub color: bool,
+    /// Colour diagnostics (standard error is a terminal).
+    pub color_errors: bool,
 }
 
 /// One document's result, rendered.
@@ -403,7 +406,10 @@ pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
         Err(diags) => match cx.format {
             Format::Human => Rendered {
                 stdout: String::new(),
-                stderr: diags.iter().map(|d| render::human(d, cx.color)).collect(),
+                stderr: diags
+                    .iter()
+                    .map(|d| render::human(d, cx.color_errors))
+                    .collect(),
                 outcome: None,
             },
             Format::Json | Format::Ndjson => {

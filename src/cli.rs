@@ -239,6 +239,7 @@ fn eval_command(
             ReportFormat::Ndjson => batch::Format::Ndjson,
         },
         color: color_stdout(),
+        color_errors: color_stderr(),
     };
     let mut stream = batch::DocStream::new(facts, limits);
     // A progress bar for a long batch, on a terminal only.

@@ -54,6 +54,7 @@ fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
         as_of: regle::ir::value::date::parse("2026-05-20").unwrap(),
         format: Format::Json,
         color: false,
+        color_errors: false,
     };
     let source: Source = SourceFile::new("case", text);
     let tree = batch::parse_file(&source, kind, &Limits::default()).map_err(|d| vec![d]);
