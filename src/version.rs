@@ -195,7 +195,36 @@ impl FromStr for Version {
 
 /// Parses a version; see the [module documentation](self) for the syntax.
 pub fn parse(text: &str) -> Result<Version, VersionError> {
+    // A strict SemVer string is read by the `semver` crate, so that its
+    // precedence is SemVer's own; the rest by the rules above.
+    if let Ok(v) = semver::Version::parse(text) {
+        return Ok(from_semver(&v, text));
+    }
     parse_with(text, true)
+}
+
+fn from_semver(v: &semver::Version, text: &str) -> Version {
+    let mut release = vec![v.major, v.minor, v.patch];
+    while release.last() == Some(&0) {
+        release.pop();
+    }
+    let pre = if v.pre.is_empty() {
+        Vec::new()
+    } else {
+        v.pre
+            .as_str()
+            .split('.')
+            .map(|id| match id.parse::<u64>() {
+                Ok(n) if id.bytes().all(|b| b.is_ascii_digit()) => Identifier::Num(n),
+                _ => Identifier::Alpha(id.into()),
+            })
+            .collect()
+    };
+    Version {
+        release,
+        pre,
+        text: text.into(),
+    }
 }
 
 /// `suggest`: whether to try to build a corrected version for the help
