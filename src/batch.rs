@@ -95,7 +95,10 @@ pub fn read_source(path: &Path) -> Result<Source, Diagnostic> {
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        crate::source::read_bounded(path, MAX_FILE_BYTES).map(|b| {
+            bytes = b;
+            bytes.len()
+        })
     };
     if let Err(e) = res {
         return Err(Diagnostic::error(

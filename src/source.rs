@@ -6,6 +6,18 @@
 
 use std::sync::Arc;
 
+/// Read at most `max + 1` bytes of a file: more than `max` means too large.
+/// Bounded by reading, not by the file's length, which a device or a FIFO
+/// does not report.
+pub fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A half-open byte range `[start, end)` into one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Span {

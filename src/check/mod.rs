@@ -94,15 +94,7 @@ fn read_sources(path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
     let mut sources = Vec::new();
     for file in files {
         let name = file.display().to_string();
-        // Read through a bound: a device or a FIFO reports no length.
-        let read = std::fs::File::open(&file).and_then(|f| {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(f, MAX_POLICY_BYTES + 1),
-                &mut bytes,
-            )
-            .map(|_| bytes)
-        });
+        let read = crate::source::read_bounded(&file, MAX_POLICY_BYTES);
         if read
             .as_ref()
             .is_ok_and(|b| b.len() as u64 > MAX_POLICY_BYTES)
@@ -1509,41 +1501,31 @@ impl<'a> Checker<'a> {
         for r in 0..self.rules.len() as u32 {
             rules.push(self.rule(r));
         }
-        for (i, slot) in self.rules.iter().enumerate() {
-            if let Some(base) = &slot.decl.exception_to {
-                match self.rule_ids.get(&base.name) {
-                    Some(&b) => {
-                        if b as usize == i {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "regle::check::exception_to_itself",
-                                    "a rule cannot be an exception to itself",
-                                )
-                                .at(
-                                    &slot.src,
-                                    base.span,
-                                    "this rule",
-                                ),
-                            );
-                            continue;
-                        }
-                        if let Some(Some(bd)) = rules.get_mut(b as usize) {
-                            bd.exceptions.push(i as u32);
-                        }
-                    }
-                    None => {
-                        let help =
-                            did_you_mean(&base.name, self.rule_ids.keys().map(String::as_str));
-                        self.diags.push(
-                            Diagnostic::error(
-                                "regle::check::unknown_rule",
-                                format!("no rule has the ID `{}`", base.name),
-                            )
-                            .at(&slot.src, base.span, "unknown rule")
-                            .help_opt(help),
-                        );
-                    }
-                }
+        let exceptions: Vec<(usize, &ast::Ident, Source)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| {
+                slot.decl
+                    .exception_to
+                    .as_ref()
+                    .map(|b| (i, b, slot.src.clone()))
+            })
+            .collect();
+        for (i, base, src) in exceptions {
+            let Some(b) = self.rule_ref(base, &src) else {
+                continue;
+            };
+            if b as usize == i {
+                self.diags.push(
+                    Diagnostic::error(
+                        "regle::check::exception_to_itself",
+                        "a rule cannot be an exception to itself",
+                    )
+                    .at(&src, base.span, "this rule"),
+                );
+            } else if let Some(Some(bd)) = rules.get_mut(b as usize) {
+                bd.exceptions.push(i as u32);
             }
         }
         // An exception holds for the same items as its rule.

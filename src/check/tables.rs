@@ -28,12 +28,7 @@ pub fn load(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<LoadedTable> {
     let display = path.display().to_string();
-    // Read through a bound: a device or a FIFO reports no length.
-    let read = std::fs::File::open(path).and_then(|f| {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_TABLE_BYTES + 1), &mut bytes)
-            .map(|_| bytes)
-    });
+    let read = crate::source::read_bounded(path, MAX_TABLE_BYTES);
     if read
         .as_ref()
         .is_ok_and(|b| b.len() as u64 > MAX_TABLE_BYTES)
