@@ -159,6 +159,25 @@ struct Ctx<'a> {
     spare: Vec<Vec<Value>>,
     /// Indexes on definitions' lists, by index id, built on first use.
     def_indexes: rustc_hash::FxHashMap<u32, Index>,
+    /// A query's key, reused from one query to the next.
+    key: Vec<Value>,
+}
+
+/// Positions an index holds for a key: borrowed from a table's or the
+/// registry's index, or copied from a definition's.
+enum Rows<'a> {
+    Shared(&'a [u32]),
+    Owned(Vec<u32>),
+}
+
+impl std::ops::Deref for Rows<'_> {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        match self {
+            Rows::Shared(r) => r,
+            Rows::Owned(r) => r,
+        }
+    }
 }
 
 /// Evaluate every rule of `policy` on `facts`.
@@ -172,6 +191,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Ex
         lets: Vec::new(),
         spare: Vec::new(),
         def_indexes: rustc_hash::FxHashMap::default(),
+        key: Vec::new(),
     };
     cx.run()
 }
@@ -182,7 +202,7 @@ struct Decided {
     from: Value,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     fn step(&mut self, n: u64) -> R<()> {
         self.steps += n;
         if self.steps > MAX_STEPS {
@@ -784,22 +804,47 @@ impl Ctx<'_> {
                 cond,
                 lookup,
             } => {
-                let candidates: Vec<Value> = match lookup {
-                    Some(l) => self.lookup(l, frame)?,
-                    None => self.eval(src, frame)?.as_list().to_vec(),
-                };
-                self.step(candidates.len() as u64)?;
-                let Some(cond) = cond else {
-                    return Ok(Value::list(candidates));
-                };
-                let mut out = Vec::new();
-                for c in candidates {
-                    if let Some(s) = frame.get_mut(*var as usize) {
-                        *s = c.clone();
+                let (rows, source) = match lookup {
+                    Some(l) => (self.lookup(l, frame)?, l.source),
+                    None => {
+                        let list = self.eval(src, frame)?;
+                        let Some(cond) = cond else {
+                            self.step(list.as_list().len() as u64)?;
+                            return Ok(list);
+                        };
+                        let items = list.as_list();
+                        self.step(items.len() as u64)?;
+                        let mut out = Vec::new();
+                        for c in items {
+                            if let Some(s) = frame.get_mut(*var as usize) {
+                                *s = c.clone();
+                            }
+                            if self.eval(cond, frame)?.is_true() {
+                                out.push(c.clone());
+                            }
+                        }
+                        return Ok(if out.len() == items.len() {
+                            list
+                        } else {
+                            Value::list(out)
+                        });
                     }
-                    if self.eval(cond, frame)?.is_true() {
-                        out.push(c);
+                };
+                self.step(rows.len() as u64)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for &r in rows.iter() {
+                    let Some(c) = self.row_value(source, r) else {
+                        continue;
+                    };
+                    if let Some(cond) = cond {
+                        if let Some(s) = frame.get_mut(*var as usize) {
+                            *s = c.clone();
+                        }
+                        if !self.eval(cond, frame)?.is_true() {
+                            continue;
+                        }
                     }
+                    out.push(c);
                 }
                 Value::list(out)
             }
@@ -943,11 +988,15 @@ impl Ctx<'_> {
                 Value::text(&display(self.policy, &v))
             }
             Ir::Builtin(b, args) => {
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a, frame)?);
-                }
-                builtin(*b, vals)
+                let first = match args.first() {
+                    Some(a) => self.eval(a, frame)?,
+                    None => Value::None,
+                };
+                let second = match args.get(1) {
+                    Some(a) => self.eval(a, frame)?,
+                    None => Value::None,
+                };
+                builtin(*b, first, second)
             }
             Ir::Fires(r, arg) => {
                 let item = match arg {
@@ -960,12 +1009,16 @@ impl Ctx<'_> {
         })
     }
 
-    /// The rows or items an index holds for a query's key.
-    fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Vec<Value>> {
+    /// The positions of the rows or items an index holds for a query's
+    /// key, in their order.
+    fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Rows<'a>> {
         let policy = self.policy;
-        let mut key_parts = Vec::with_capacity(l.key.len());
-        for (k, many) in &l.key {
-            key_parts.push((self.eval(k, frame)?, *many));
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        let mut many = false;
+        for (k, is_list) in &l.key {
+            key.push(self.eval(k, frame)?);
+            many |= *is_list;
         }
         if let LookupSource::Def(d) = l.source {
             if !self.def_indexes.contains_key(&l.index) {
@@ -980,71 +1033,93 @@ impl Ctx<'_> {
                 self.def_indexes.insert(l.index, index);
             }
         }
-        // Every combination of the key's values (`in` gives several).
-        let parts: Vec<Vec<Value>> = key_parts
-            .into_iter()
-            .map(|(v, many)| if many { v.as_list().to_vec() } else { vec![v] })
-            .collect();
-        let total: usize = parts.iter().map(Vec::len).product();
-        self.step(total as u64)?;
-        let index = match l.source {
+        let facts = self.facts;
+        // Tables' and the registry's indexes live as long as the run.
+        let shared: Option<&'a Index> = match l.source {
             LookupSource::Table(_) => policy.table_indexes.get(l.index as usize),
-            LookupSource::Registry(_) => self.facts.registry_indexes.get(l.index as usize),
-            LookupSource::Def(_) => self.def_indexes.get(&l.index),
+            LookupSource::Registry(_) => facts.registry_indexes.get(l.index as usize),
+            LookupSource::Def(_) => None,
         };
-        let Some(index) = index else {
-            return Ok(Vec::new());
-        };
-        if total == 1 {
+        if !many {
             // The common case: one value per key column, one hash lookup.
-            let key: Vec<Value> = parts.into_iter().flatten().collect();
-            return Ok(match index.get(&key) {
-                None => Vec::new(),
-                Some(found) => self.rows_to_values(l.source, found),
-            });
+            self.step(1)?;
+            let rows = match shared {
+                Some(index) => Rows::Shared(
+                    index
+                        .get(key.as_slice())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                ),
+                None => Rows::Owned(
+                    self.def_indexes
+                        .get(&l.index)
+                        .and_then(|i| i.get(key.as_slice()))
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+            };
+            self.key = key;
+            return Ok(rows);
+        }
+        let Some(index) = shared.or_else(|| self.def_indexes.get(&l.index)) else {
+            self.key = key;
+            return Ok(Rows::Owned(Vec::new()));
+        };
+        // Every combination of the key's values (`in` gives several).
+        let parts: Vec<&[Value]> = key
+            .iter()
+            .zip(&l.key)
+            .map(|(v, (_, is_list))| {
+                if *is_list {
+                    v.as_list()
+                } else {
+                    std::slice::from_ref(v)
+                }
+            })
+            .collect();
+        let total: usize = parts.iter().map(|p| p.len()).product();
+        self.steps += total as u64;
+        if self.steps > MAX_STEPS {
+            return Err(Exhausted);
         }
         let mut rows: Vec<u32> = Vec::new();
+        let mut probe: Vec<Value> = Vec::with_capacity(parts.len());
         for n in 0..total {
             let mut rem = n;
-            let key: Vec<Value> = parts
-                .iter()
-                .map(|p| {
-                    let len = p.len().max(1);
-                    let v = p.get(rem % len).cloned().unwrap_or_default();
-                    rem /= len;
-                    v
-                })
-                .collect();
-            if let Some(r) = index.get(&key) {
+            probe.clear();
+            for p in &parts {
+                let len = p.len().max(1);
+                probe.push(p.get(rem % len).cloned().unwrap_or_default());
+                rem /= len;
+            }
+            if let Some(r) = index.get(probe.as_slice()) {
                 rows.extend_from_slice(r);
             }
         }
+        drop(parts);
+        self.key = key;
         rows.sort_unstable();
         rows.dedup();
-        Ok(self.rows_to_values(l.source, &rows))
+        Ok(Rows::Owned(rows))
     }
 
-    fn rows_to_values(&self, source: LookupSource, rows: &[u32]) -> Vec<Value> {
+    /// The value at a position an index gave.
+    fn row_value(&self, source: LookupSource, r: u32) -> Option<Value> {
         match source {
-            LookupSource::Table(t) => rows.iter().map(|&r| Value::Row(t, r)).collect(),
-            LookupSource::Def(d) => {
-                let items = self
-                    .memo
-                    .get(d as usize)
-                    .and_then(|v| v.as_ref())
-                    .map(Value::as_list)
-                    .unwrap_or(&[]);
-                rows.iter()
-                    .filter_map(|&r| items.get(r as usize).cloned())
-                    .collect()
-            }
-            LookupSource::Registry(i) => {
-                let list = self.facts.inputs.get(i as usize).and_then(|v| v.as_ref());
-                let items = list.map(Value::as_list).unwrap_or(&[]);
-                rows.iter()
-                    .filter_map(|&r| items.get(r as usize).cloned())
-                    .collect()
-            }
+            LookupSource::Table(t) => Some(Value::Row(t, r)),
+            LookupSource::Def(d) => self
+                .memo
+                .get(d as usize)
+                .and_then(|v| v.as_ref())
+                .and_then(|v| v.as_list().get(r as usize))
+                .cloned(),
+            LookupSource::Registry(i) => self
+                .facts
+                .inputs
+                .get(i as usize)
+                .and_then(|v| v.as_ref())
+                .and_then(|v| v.as_list().get(r as usize))
+                .cloned(),
         }
     }
 
@@ -1121,8 +1196,7 @@ fn contains(l: &List, x: &Value) -> bool {
         .contains(x)
 }
 
-fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
-    let first = vals.first().cloned().unwrap_or_default();
+fn builtin(b: Builtin, first: Value, second: Value) -> Value {
     match b {
         Builtin::Count => Value::Int(first.as_list().len() as i64),
         Builtin::Empty => Value::Bool(first.as_list().is_empty()),
@@ -1191,19 +1265,18 @@ fn builtin(b: Builtin, mut vals: Vec<Value>) -> Value {
             _ => Value::list(Vec::new()),
         },
         Builtin::Get => {
-            let key = vals.get(1).cloned().unwrap_or_default();
             match &first {
                 Value::Map(m) => m
                     .entries
                     .iter()
-                    .find(|e| e.0 == key)
+                    .find(|e| e.0 == second)
                     .map(|e| e.1.clone())
                     .unwrap_or_default(),
                 _ => Value::None,
             }
         }
         Builtin::OrElse => match first {
-            Value::None => vals.swap_remove(1),
+            Value::None => second,
             v => v,
         },
     }

@@ -7,16 +7,38 @@ use crate::ir::value::date;
 use crate::ir::{Policy, Value};
 use std::fmt::Write;
 
+/// The bytes a JSON string cannot hold as they are: control characters,
+/// `"`, `\\`, and DEL (escaped so that no terminal acts on it).
+const ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+};
+
 /// Append `s` as a JSON string (control characters escaped).
 pub fn string(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| ESCAPE[b as usize]) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.reserve(s.len() + 2);
     out.push('"');
-    let bytes = s.as_bytes();
     let mut start = 0;
-    while let Some(pos) = bytes.get(start..).and_then(|rest| {
-        rest.iter()
-            .position(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
-    }) {
+    while let Some(pos) = bytes
+        .get(start..)
+        .and_then(|rest| rest.iter().position(|&b| ESCAPE[b as usize]))
+    {
         let i = start + pos;
         out.push_str(s.get(start..i).unwrap_or(""));
         match bytes.get(i).copied().unwrap_or(0) {
@@ -158,39 +180,56 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         let Some(decl) = policy.decisions.get(d.decision as usize) else {
             continue;
         };
+        out.reserve(d.lines.len() * 160);
         out.push(',');
         key(out, &decl.name);
         out.push('[');
+        // What every line repeats, written once: its keys, and each value
+        // as a JSON string.
+        let mut first_key = String::from("{");
+        key(&mut first_key, &decl.key_name);
+        let show_keys: Vec<String> = decl
+            .show
+            .iter()
+            .map(|(name, _)| {
+                let mut k = String::from(",");
+                key(&mut k, name);
+                k
+            })
+            .collect();
+        let statuses: Vec<String> = decl
+            .values
+            .iter()
+            .map(|v| {
+                let mut k = String::new();
+                string(&mut k, v);
+                k
+            })
+            .collect();
         let mut per_value = vec![0usize; decl.values.len()];
         for (i, line) in d.lines.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push('{');
-            key(out, &decl.key_name);
+            out.push_str(&first_key);
             value(out, policy, &line.key);
-            for ((name, _), v) in decl.show.iter().zip(&line.show) {
-                out.push(',');
-                key(out, name);
+            for (k, v) in show_keys.iter().zip(&line.show) {
+                out.push_str(k);
                 value(out, policy, v);
             }
-            out.push(',');
-            key(out, "status");
-            string(
-                out,
-                decl.values
+            out.push_str(",\"status\":");
+            out.push_str(
+                statuses
                     .get(line.value as usize)
                     .map(String::as_str)
-                    .unwrap_or(""),
+                    .unwrap_or("\"\""),
             );
-            out.push(',');
-            key(out, "rule");
+            out.push_str(",\"rule\":");
             match line.rule {
                 Some(ri) => string(out, rule_id(ri)),
                 None => out.push_str("null"),
             }
-            out.push(',');
-            key(out, "from");
+            out.push_str(",\"from\":");
             value(out, policy, &line.from);
             out.push('}');
             if let Some(c) = per_value.get_mut(line.value as usize) {
