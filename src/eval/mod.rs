@@ -731,7 +731,38 @@ impl<'a> Ctx<'a> {
         (Some(path), Some((origin.doc, tree.node(origin.node).span)))
     }
 
+    /// The value of `ir`: read in place when it is one already there (a
+    /// local, a constant, a computed definition, a field of one), computed
+    /// otherwise.
+    #[inline]
     fn eval(&mut self, ir: &Ir, frame: &mut [Value]) -> R<Value> {
+        if let Some(v) = self.place_ref(ir, frame) {
+            return Ok(v.clone());
+        }
+        self.compute(ir, frame)
+    }
+
+    /// Both operands of `ir`, borrowed where they are already there.
+    fn with_operands<T>(
+        &mut self,
+        a: &Ir,
+        b: &Ir,
+        frame: &mut [Value],
+        f: impl FnOnce(&Value, &Value) -> T,
+    ) -> R<T> {
+        if let (Some(x), Some(y)) = (self.place_ref(a, frame), self.place_ref(b, frame)) {
+            return Ok(f(x, y));
+        }
+        // Left to right: `a` is copied before `b` may reuse a slot.
+        let x = self.eval(a, frame)?;
+        if let Some(y) = self.place_ref(b, frame) {
+            return Ok(f(&x, y));
+        }
+        let y = self.compute(b, frame)?;
+        Ok(f(&x, &y))
+    }
+
+    fn compute(&mut self, ir: &Ir, frame: &mut [Value]) -> R<Value> {
         Ok(match ir {
             Ir::Const(v) => v.clone(),
             Ir::Local(s) => frame.get(*s as usize).cloned().unwrap_or_default(),
@@ -896,12 +927,11 @@ impl<'a> Ctx<'a> {
                 Value::Bool(false)
             }
             Ir::Cmp(op, a, b) => {
-                let a = self.eval(a, frame)?;
-                let b = self.eval(b, frame)?;
-                Value::Bool(match op {
+                let op = *op;
+                Value::Bool(self.with_operands(a, b, frame, |a, b| match op {
                     CmpOp::Eq => a == b,
                     CmpOp::Ne => a != b,
-                    _ => match a.compare(&b) {
+                    _ => match a.compare(b) {
                         None => false,
                         Some(o) => match op {
                             CmpOp::Lt => o.is_lt(),
@@ -910,16 +940,14 @@ impl<'a> Ctx<'a> {
                             _ => o.is_ge(),
                         },
                     },
-                })
+                })?)
             }
             Ir::In(a, b, negate) => {
-                let a = self.eval(a, frame)?;
-                let b = self.eval(b, frame)?;
-                let found = match &b {
-                    Value::List(l) => contains(l, &a),
-                    Value::Map(m) => m.entries.iter().any(|(k, _)| *k == a),
+                let found = self.with_operands(a, b, frame, |a, b| match b {
+                    Value::List(l) => contains(l, a),
+                    Value::Map(m) => m.entries.iter().any(|(k, _)| k == a),
                     _ => false,
-                };
+                })?;
                 Value::Bool(found != *negate)
             }
             Ir::AddInt(a, b, sub) => match (self.eval(a, frame)?, self.eval(b, frame)?) {
@@ -987,17 +1015,23 @@ impl<'a> Ctx<'a> {
                 };
                 Value::text(&display(self.policy, &v))
             }
-            Ir::Builtin(b, args) => {
-                let first = match args.first() {
-                    Some(a) => self.eval(a, frame)?,
-                    None => Value::None,
-                };
-                let second = match args.get(1) {
-                    Some(a) => self.eval(a, frame)?,
-                    None => Value::None,
-                };
-                builtin(*b, first, second)
-            }
+            Ir::Builtin(b, args) => match args.as_slice() {
+                [a] if self.place_ref(a, frame).is_some() => {
+                    let first = self.place_ref(a, frame).unwrap_or(&Value::None);
+                    builtin(*b, first, Value::None)
+                }
+                _ => {
+                    let first = match args.first() {
+                        Some(a) => self.eval(a, frame)?,
+                        None => Value::None,
+                    };
+                    let second = match args.get(1) {
+                        Some(a) => self.eval(a, frame)?,
+                        None => Value::None,
+                    };
+                    builtin(*b, &first, second)
+                }
+            },
             Ir::Fires(r, arg) => {
                 let item = match arg {
                     Some(a) => self.eval(a, frame)?,
@@ -1125,17 +1159,36 @@ impl<'a> Ctx<'a> {
 
     /// The value `ir` stands for, by reference, when it is a local, an
     /// input, a definition already computed, or a record field of one.
-    fn place_ref<'v>(&'v self, ir: &Ir, frame: &'v [Value]) -> Option<&'v Value> {
+    #[inline]
+    fn place_ref<'v>(&'v self, ir: &'v Ir, frame: &'v [Value]) -> Option<&'v Value> {
         match ir {
             Ir::Local(s) => frame.get(*s as usize),
+            Ir::Const(v) => Some(v),
+            Ir::LetRef(slot, k) => match self.lets.last() {
+                Some(&(_, done)) if done & (1u64 << k) != 0 => frame.get(*slot as usize),
+                _ => None,
+            },
             Ir::Input(i) => self.facts.inputs.get(*i as usize).and_then(|v| v.as_ref()),
             Ir::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()),
             Ir::Field(base, Access::Record(i)) => match self.place_ref(base, frame)? {
                 Value::Record(r) => r.fields.get(*i as usize),
                 _ => None,
             },
+            Ir::Field(base, Access::Row(c)) => match self.place_ref(base, frame)? {
+                Value::Row(t, r) => self.cell_ref(*t, *r, *c),
+                _ => None,
+            },
             _ => None,
         }
+    }
+
+    fn cell_ref(&self, t: u32, r: u32, c: u32) -> Option<&'a Value> {
+        self.policy
+            .tables
+            .get(t as usize)?
+            .cells
+            .get(c as usize)?
+            .get(r as usize)
     }
 
     fn field(&self, b: &Value, access: Access) -> Value {
@@ -1196,7 +1249,7 @@ fn contains(l: &List, x: &Value) -> bool {
         .contains(x)
 }
 
-fn builtin(b: Builtin, first: Value, second: Value) -> Value {
+fn builtin(b: Builtin, first: &Value, second: Value) -> Value {
     match b {
         Builtin::Count => Value::Int(first.as_list().len() as i64),
         Builtin::Empty => Value::Bool(first.as_list().is_empty()),
@@ -1277,7 +1330,7 @@ fn builtin(b: Builtin, first: Value, second: Value) -> Value {
         }
         Builtin::OrElse => match first {
             Value::None => second,
-            v => v,
+            v => v.clone(),
         },
     }
 }
