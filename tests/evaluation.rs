@@ -88,3 +88,53 @@ fn human_report_of_a_rejected_candidacy() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// A decision over table rows whose key and `show` read only the row keeps
+/// each row's line from one document to the next; one whose `show` reads
+/// the document computes it for each document.
+#[test]
+fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
+    let checked = regle::check::load_policy(std::path::Path::new("tests/fixtures/line-heads"))
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let shared: Vec<(&str, bool)> = checked
+        .policy
+        .decisions
+        .iter()
+        .map(|d| (d.name.as_str(), d.row_heads.is_some()))
+        .collect();
+    assert_eq!(shared, vec![("checked", false), ("labelled", true)]);
+
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "tests/fixtures/line-heads",
+            "tests/fixtures/line-heads/requests.ndjson",
+            "--format",
+            "ndjson",
+            "--jobs",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let reports: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let column = |r: &serde_json::Value, decision: &str, field: &str| -> Vec<String> {
+        r[decision]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l[field].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(column(&reports[0], "checked", "mine"), ["a/a", "a/b"]);
+    assert_eq!(column(&reports[1], "checked", "mine"), ["b/a", "b/b"]);
+    for r in &reports {
+        assert_eq!(column(r, "labelled", "label"), ["Première", "Deuxième, \"b\""]);
+    }
+    assert_eq!(column(&reports[0], "labelled", "status"), ["yes", "no"]);
+    assert_eq!(column(&reports[1], "labelled", "status"), ["no", "yes"]);
+}

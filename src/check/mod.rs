@@ -13,7 +13,7 @@ use crate::source::{Source, SourceFile, Span};
 use crate::syntax::ast::{self, Expr, ExprKind};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Largest policy file read.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
@@ -1062,6 +1062,16 @@ impl<'a> Checker<'a> {
             .group_by
             .as_ref()
             .map(|e| self.expr(e, &mut scope, &src).0);
+        let row_table = match self.decision_types.last() {
+            Some(Type::Row(t))
+                if key.reads_only_locals()
+                    && show.iter().all(|(_, ir)| ir.reads_only_locals())
+                    && group_by.as_ref().is_none_or(Ir::reads_only_locals) =>
+            {
+                Some(*t)
+            }
+            _ => None,
+        };
         Some(Decision {
             name: d.name.name.clone(),
             over,
@@ -1079,6 +1089,7 @@ impl<'a> Checker<'a> {
             show,
             total: d.total.as_ref().map(|t| t.name.clone()),
             group_by,
+            row_heads: row_table.map(|t| (t, Vec::new())),
         })
     }
 
@@ -1608,7 +1619,13 @@ impl<'a> Checker<'a> {
         // (the report orders by rule ID, not by this order).
         let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
         let defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
-        let decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
+        let mut decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
+        for d in &mut decisions {
+            if let Some((t, heads)) = &mut d.row_heads {
+                let rows = self.tables.get(*t as usize).map_or(0, |t| t.rows);
+                *heads = (0..rows).map(|_| OnceLock::new()).collect();
+            }
+        }
         // Errors first, then in reading order.
         let mut warnings = self.diags;
         warnings.sort_by(|a, b| {

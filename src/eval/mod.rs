@@ -49,12 +49,11 @@ pub struct DecisionReport {
 
 #[derive(Debug)]
 pub struct DecisionLine {
-    pub key: Value,
-    pub show: Vec<Value>,
+    /// The item's key, `show` values and group.
+    pub head: Arc<LineHead>,
     pub value: u32,
     pub rule: Option<RuleIdx>,
     pub from: Value,
-    pub group: Value,
 }
 
 #[derive(Debug)]
@@ -319,15 +318,19 @@ impl<'a> Ctx<'a> {
                             value,
                             from,
                         } => {
-                            let item = item.clone();
                             let Some(d) = policy.decisions.get(*decision as usize) else {
                                 continue;
                             };
-                            let mut dframe = vec![Value::None; d.frame as usize];
-                            if let Some(slot) = dframe.get_mut(d.var as usize) {
-                                *slot = item.clone();
-                            }
-                            let key = self.eval(&d.key, &mut dframe)?;
+                            let key = match self.cached_head(d, item) {
+                                Some(h) => h.key.clone(),
+                                None => {
+                                    let mut dframe = vec![Value::None; d.frame as usize];
+                                    if let Some(slot) = dframe.get_mut(d.var as usize) {
+                                        *slot = item.clone();
+                                    }
+                                    self.eval(&d.key, &mut dframe)?
+                                }
+                            };
                             let from = match from {
                                 Some(f) => self.eval(f, frame)?,
                                 None => Value::None,
@@ -382,35 +385,35 @@ impl<'a> Ctx<'a> {
             let mut map = decided.get_mut(di).map(std::mem::take).unwrap_or_default();
             let mut lines = Vec::with_capacity(over.as_list().len());
             for item in over.as_list() {
-                if let Some(slot) = dframe.get_mut(d.var as usize) {
-                    *slot = item.clone();
-                }
-                let key = self.eval(&d.key, &mut dframe)?;
-                let mut show = Vec::with_capacity(d.show.len());
-                for (_, ir) in &d.show {
-                    show.push(self.eval(ir, &mut dframe)?);
-                }
-                let group = match &d.group_by {
-                    Some(g) => self.eval(g, &mut dframe)?,
-                    None => Value::None,
+                let head = match self.cached_head(d, item) {
+                    Some(h) => h.clone(),
+                    None => {
+                        let head = Arc::new(self.line_head(d, item, &mut dframe)?);
+                        if let (Some((t, heads)), Value::Row(it, r)) = (&d.row_heads, item) {
+                            if it == t {
+                                if let Some(cell) = heads.get(*r as usize) {
+                                    let _ = cell.set(head.clone());
+                                }
+                            }
+                        }
+                        head
+                    }
                 };
-                let (value, rule, from) = match map.remove(&key) {
+                let (value, rule, from) = match map.remove(&head.key) {
                     None => (d.default, None, Value::None),
                     Some(cands) => {
                         let (winner, conflict) = self.resolve(cands);
                         if let Some((a, b)) = conflict {
-                            diagnostics.push(self.conflict(d, &key, a, b));
+                            diagnostics.push(self.conflict(d, &head.key, a, b));
                         }
                         (winner.value, Some(winner.rule), winner.from)
                     }
                 };
                 lines.push(DecisionLine {
-                    key,
-                    show,
+                    head,
                     value,
                     rule,
                     from,
-                    group,
                 });
             }
             decisions.push(DecisionReport {
@@ -442,6 +445,36 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The line head of a table row a decision goes over, when computed
+    /// already (by this run, for any document).
+    fn cached_head<'d>(&self, d: &'d Decision, item: &Value) -> Option<&'d Arc<LineHead>> {
+        match (&d.row_heads, item) {
+            (Some((t, heads)), Value::Row(it, r)) if it == t => heads.get(*r as usize)?.get(),
+            _ => None,
+        }
+    }
+
+    fn line_head(&mut self, d: &Decision, item: &Value, dframe: &mut [Value]) -> R<LineHead> {
+        if let Some(slot) = dframe.get_mut(d.var as usize) {
+            *slot = item.clone();
+        }
+        let key = self.eval(&d.key, dframe)?;
+        let mut show = Vec::with_capacity(d.show.len());
+        for (_, ir) in &d.show {
+            show.push(self.eval(ir, dframe)?);
+        }
+        let group = match &d.group_by {
+            Some(g) => self.eval(g, dframe)?,
+            None => Value::None,
+        };
+        Ok(LineHead {
+            key,
+            show,
+            group,
+            json: std::sync::OnceLock::new(),
+        })
+    }
+
     fn conflict(&self, d: &Decision, key: &Value, a: RuleIdx, b: RuleIdx) -> DiagnosticReport {
         let id = |r: RuleIdx| {
             self.policy
@@ -469,6 +502,11 @@ impl<'a> Ctx<'a> {
     /// that stand with different values are a conflict; the first by rule
     /// ID is kept so the report stays deterministic.
     fn resolve(&self, mut cands: Vec<Decided>) -> (Decided, Option<(RuleIdx, RuleIdx)>) {
+        if cands.len() == 1 {
+            if let Some(only) = cands.pop() {
+                return (only, None);
+            }
+        }
         let rules = &self.policy.rules;
         let overrides = |a: RuleIdx, b: RuleIdx| -> bool {
             let mut stack = vec![a];

@@ -7,7 +7,7 @@ pub mod value;
 use crate::diag::Severity;
 use crate::source::{Source, Span};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 pub use types::Type;
 pub use value::Value;
 
@@ -139,6 +139,60 @@ pub struct Decision {
     pub show: Vec<(String, Ir)>,
     pub total: Option<String>,
     pub group_by: Option<Ir>,
+    /// When the items are rows of one table and `key`, `show` and `group by`
+    /// read nothing but the item: each row's line head, computed once a run
+    /// and shared by every document's report.
+    pub row_heads: Option<(TableId, Vec<OnceLock<Arc<LineHead>>>)>,
+}
+
+/// What a decision's line shows of its item, whatever was decided: the
+/// key, the `show` values, the group; and, once written, its JSON.
+#[derive(Debug)]
+pub struct LineHead {
+    pub key: Value,
+    pub show: Vec<Value>,
+    pub group: Value,
+    pub json: OnceLock<String>,
+}
+
+impl Ir {
+    /// Reads nothing but local slots, constants and tables: the same
+    /// locals give the same value in every document.
+    pub fn reads_only_locals(&self) -> bool {
+        let all = |xs: &[Ir]| xs.iter().all(Ir::reads_only_locals);
+        match self {
+            Ir::Const(_) | Ir::Local(_) | Ir::Table(_) => true,
+            Ir::LetRef(..)
+            | Ir::Global(_)
+            | Ir::Call(..)
+            | Ir::Input(_)
+            | Ir::AsOf
+            | Ir::Fires(..) => false,
+            Ir::Field(b, _) | Ir::Not(b) => b.reads_only_locals(),
+            Ir::Where {
+                src, cond, lookup, ..
+            } => {
+                src.reads_only_locals()
+                    && cond.as_ref().is_none_or(|c| c.reads_only_locals())
+                    && lookup.as_ref().is_none_or(|l| {
+                        matches!(l.source, LookupSource::Table(_))
+                            && l.key.iter().all(|(k, _)| k.reads_only_locals())
+                    })
+            }
+            Ir::Quant { src, body, .. } => src.reads_only_locals() && body.reads_only_locals(),
+            Ir::If(a, b, c) => {
+                a.reads_only_locals() && b.reads_only_locals() && c.reads_only_locals()
+            }
+            Ir::And(xs) | Ir::Or(xs) | Ir::List(xs) | Ir::Record(_, xs) | Ir::Builtin(_, xs) => {
+                all(xs)
+            }
+            Ir::Cmp(_, a, b)
+            | Ir::In(a, b, _)
+            | Ir::AddInt(a, b, _)
+            | Ir::Concat(a, b)
+            | Ir::Minus(a, b) => a.reads_only_locals() && b.reads_only_locals(),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -195,8 +195,8 @@ pub fn report(
                 };
                 let mut groups: Vec<(String, Vec<String>)> = Vec::new();
                 for line in lines.iter().filter(|x| x.rule == ri) {
-                    let group = short(policy, &line.group);
-                    let mut item = clean(&short(policy, &line.key));
+                    let group = short(policy, &line.head.group);
+                    let mut item = clean(&short(policy, &line.head.key));
                     if !matches!(line.from, crate::ir::Value::None) {
                         let _ = write!(item, " ← {}", clean(&short(policy, &line.from)));
                     }

@@ -211,12 +211,16 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&first_key);
-            value(out, policy, &line.key);
-            for (k, v) in show_keys.iter().zip(&line.show) {
-                out.push_str(k);
-                value(out, policy, v);
-            }
+            // The same item shows the same head in every report.
+            out.push_str(line.head.json.get_or_init(|| {
+                let mut head = first_key.clone();
+                value(&mut head, policy, &line.head.key);
+                for (k, v) in show_keys.iter().zip(&line.head.show) {
+                    head.push_str(k);
+                    value(&mut head, policy, v);
+                }
+                head
+            }));
             out.push_str(",\"status\":");
             out.push_str(
                 statuses
