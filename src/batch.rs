@@ -23,8 +23,10 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 pub const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most documents in one run.
 pub const MAX_DOCUMENTS: u64 = 100_000_000;
-/// Documents evaluated together before their reports are written.
-const CHUNK: usize = 512;
+/// Documents evaluated together before their reports are written, per
+/// worker thread: enough to keep every worker busy, few enough that the
+/// reports waiting to be written stay small (a report can be 20 KB).
+const CHUNK_PER_THREAD: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -474,7 +476,11 @@ pub fn run(
     mut emit: impl FnMut(Rendered, u64),
 ) {
     loop {
-        let chunk: Vec<Doc> = stream.by_ref().take(CHUNK).collect();
+        let threads = pool.map_or(1, rayon::ThreadPool::current_num_threads);
+        let chunk: Vec<Doc> = stream
+            .by_ref()
+            .take(CHUNK_PER_THREAD * threads)
+            .collect();
         if chunk.is_empty() {
             break;
         }

@@ -552,10 +552,10 @@ impl<'a> Ctx<'a> {
         let Value::List(l) = list else {
             return Vec::new();
         };
-        let children: Option<&Vec<u32>> = l.origin.and_then(|o| {
+        let children: Option<&[u32]> = l.origin.and_then(|o| {
             let tree = self.tree(o.doc)?;
             match &tree.node(o.node).value {
-                NodeValue::Seq(items) => Some(items),
+                NodeValue::Seq(items) => Some(&**items),
                 _ => None,
             }
         });
@@ -1283,7 +1283,7 @@ fn contains(l: &List, x: &Value) -> bool {
         return l.items.contains(x);
     }
     l.lookup
-        .get_or_init(|| l.items.iter().cloned().collect())
+        .get_or_init(|| Box::new(l.items.iter().cloned().collect()))
         .contains(x)
 }
 

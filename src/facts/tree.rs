@@ -4,6 +4,23 @@
 //! it through node indexes.
 
 use crate::source::Span;
+use std::sync::Arc;
+
+/// The keys of one document, each held once: records repeat the same
+/// field names thousands of times in a registry.
+#[derive(Debug, Default)]
+pub struct Keys(rustc_hash::FxHashSet<Arc<str>>);
+
+impl Keys {
+    pub fn get(&mut self, key: &str) -> Arc<str> {
+        if let Some(k) = self.0.get(key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key);
+        self.0.insert(k.clone());
+        k
+    }
+}
 
 /// Index of a node in `Tree::nodes`.
 pub type NodeId = u32;
@@ -34,13 +51,14 @@ pub enum NodeValue {
     /// without quotes is not silently read as `1.1`.
     Number(Box<str>),
     Str(Box<str>),
-    Seq(Vec<NodeId>),
-    Map(Vec<Entry>),
+    Seq(Box<[NodeId]>),
+    Map(Box<[Entry]>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub key: Box<str>,
+    /// Shared by every entry of the document with the same key.
+    pub key: Arc<str>,
     pub key_span: Span,
     pub node: NodeId,
 }

@@ -20,7 +20,9 @@ pub struct Reader<'p> {
     doc: DocRef,
     pub diags: Vec<Diagnostic>,
     /// Texts read so far, shared: facts repeat names, codes and versions.
-    texts: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
+    texts: rustc_hash::FxHashSet<Arc<str>>,
+    /// Versions read so far, by their text: a registry repeats them.
+    versions: rustc_hash::FxHashMap<Box<str>, Arc<VersionValue>>,
 }
 
 /// Read the top-level mapping of a document as the policy's inputs of one
@@ -42,7 +44,8 @@ pub fn read_document(
             DocRef::Input
         },
         diags: Vec::new(),
-        texts: rustc_hash::FxHashMap::default(),
+        texts: rustc_hash::FxHashSet::default(),
+        versions: rustc_hash::FxHashMap::default(),
     };
     let root = tree.root;
     let wanted: Vec<(usize, &str, &Type)> = policy
@@ -140,7 +143,7 @@ impl Reader<'_> {
             return t.clone();
         }
         let t: Arc<str> = Arc::from(s);
-        self.texts.insert(Box::from(s), t.clone());
+        self.texts.insert(t.clone());
         t
     }
 
@@ -249,10 +252,15 @@ impl Reader<'_> {
             },
             // A version written without quotes keeps its text as written (`1.10`).
             (Type::Version, NodeValue::Str(s) | NodeValue::Number(s)) => {
-                Value::Version(Arc::new(match crate::version::parse(s) {
+                if let Some(v) = self.versions.get(&**s) {
+                    return Value::Version(v.clone());
+                }
+                let v = Arc::new(match crate::version::parse(s) {
                     Ok(v) => VersionValue::Valid(v),
                     Err(_) => VersionValue::Invalid(s.clone()),
-                }))
+                });
+                self.versions.insert(s.clone(), v.clone());
+                Value::Version(v)
             }
             (Type::Enum(e), NodeValue::Str(s)) => {
                 let variants = self

@@ -19,7 +19,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use crate::facts::json::{
     CODE_DUPLICATE_KEY, CODE_EMPTY, CODE_SYNTAX, CODE_TOO_DEEP, CODE_TOO_LARGE,
 };
-use crate::facts::tree::{Entry, Limits, Node, NodeId, NodeValue, ParseError, Tree};
+use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
+use std::sync::Arc;
 use crate::source::Span;
 
 const CODE_SEVERAL_DOCUMENTS: &str = "regle::facts::several_documents";
@@ -53,6 +54,7 @@ pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Tree, ParseError> {
         anchors: HashMap::new(),
         root: None,
         copy_budget: body.len().saturating_mul(COPY_FACTOR).max(COPY_FLOOR),
+        keys: Keys::default(),
     };
     let mut parser = Parser::new_from_str(body);
     let mut documents = 0usize;
@@ -173,9 +175,9 @@ enum FrameKind {
     Seq(Vec<NodeId>),
     Map {
         entries: Vec<Entry>,
-        seen: Option<HashSet<Box<str>>>,
+        seen: Option<HashSet<Arc<str>>>,
         /// The key whose value comes next; `None` when a key comes next.
-        pending: Option<(Box<str>, Span)>,
+        pending: Option<(Arc<str>, Span)>,
     },
 }
 
@@ -201,6 +203,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, Anchor>,
     root: Option<NodeId>,
     copy_budget: usize,
+    keys: Keys,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -366,6 +369,7 @@ impl Builder<'_> {
     /// A key of the innermost mapping: check it is new, and keep it for
     /// the value that follows.
     fn key(&mut self, key: Box<str>, key_span: Span) -> PResult<()> {
+        let key = self.keys.get(&key);
         let Some(Frame {
             kind:
                 FrameKind::Map {
@@ -381,9 +385,9 @@ impl Builder<'_> {
         let duplicate = match seen {
             Some(set) => !set.insert(key.clone()),
             None => {
-                let dup = entries.iter().any(|e| e.key == key);
+                let dup = entries.iter().any(|e| *e.key == *key);
                 if !dup && entries.len() >= LINEAR_KEY_SCAN {
-                    let mut set: HashSet<Box<str>> =
+                    let mut set: HashSet<Arc<str>> =
                         entries.iter().map(|e| e.key.clone()).collect();
                     set.insert(key.clone());
                     *seen = Some(set);
@@ -417,9 +421,9 @@ impl Builder<'_> {
             return Err(self.too_deep(span));
         }
         let value = if seq {
-            NodeValue::Seq(Vec::new())
+            NodeValue::Seq(Box::default())
         } else {
-            NodeValue::Map(Vec::new())
+            NodeValue::Map(Box::default())
         };
         let id = self.add_node(span, value, false)?;
         self.stack.push(Frame {
@@ -451,13 +455,13 @@ impl Builder<'_> {
         let (value, last_end) = match frame.kind {
             FrameKind::Seq(items) => {
                 let last = items.last().map_or(0, |&i| node_end(&self.nodes, i));
-                (NodeValue::Seq(items), last)
+                (NodeValue::Seq(items.into_boxed_slice()), last)
             }
             FrameKind::Map { entries, .. } => {
                 let last = entries
                     .last()
                     .map_or(0, |e| e.key_span.end.max(node_end(&self.nodes, e.node)));
-                (NodeValue::Map(entries), last)
+                (NodeValue::Map(entries.into_boxed_slice()), last)
             }
         };
         let height = frame.height + 1;

@@ -65,7 +65,7 @@ pub struct List {
     pub items: Vec<Value>,
     pub origin: Option<Origin>,
     /// Built on the first `in` test over a long list.
-    pub lookup: OnceLock<rustc_hash::FxHashSet<Value>>,
+    pub lookup: OnceLock<Box<rustc_hash::FxHashSet<Value>>>,
 }
 
 impl List {
