@@ -477,10 +477,7 @@ pub fn run(
 ) {
     loop {
         let threads = pool.map_or(1, rayon::ThreadPool::current_num_threads);
-        let chunk: Vec<Doc> = stream
-            .by_ref()
-            .take(CHUNK_PER_THREAD * threads)
-            .collect();
+        let chunk: Vec<Doc> = stream.by_ref().take(CHUNK_PER_THREAD * threads).collect();
         if chunk.is_empty() {
             break;
         }

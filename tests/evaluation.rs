@@ -133,7 +133,10 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
     assert_eq!(column(&reports[0], "checked", "mine"), ["a/a", "a/b"]);
     assert_eq!(column(&reports[1], "checked", "mine"), ["b/a", "b/b"]);
     for r in &reports {
-        assert_eq!(column(r, "labelled", "label"), ["Première", "Deuxième, \"b\""]);
+        assert_eq!(
+            column(r, "labelled", "label"),
+            ["Première", "Deuxième, \"b\""]
+        );
     }
     assert_eq!(column(&reports[0], "labelled", "status"), ["yes", "no"]);
     assert_eq!(column(&reports[1], "labelled", "status"), ["no", "yes"]);

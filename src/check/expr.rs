@@ -17,7 +17,7 @@ impl Checker<'_> {
         match &e.kind {
             ExprKind::Bool(b) => (Ir::Const(Value::Bool(*b)), Type::Bool),
             ExprKind::Int(i) => (Ir::Const(Value::Int(*i)), Type::Int),
-            ExprKind::Str(s) => (Ir::Const(Value::text(s)), Type::Text),
+            ExprKind::Str(s) => (Ir::Const(self.symbols.intern(s)), Type::Text),
             ExprKind::Name(n) => self.name(n, scope, src),
             ExprKind::Field(base, f) => self.field(base, f, scope, src),
             ExprKind::Call(name, args) => self.call(e, name, args, scope, src),

@@ -244,6 +244,8 @@ struct Checker<'a> {
     decision_ids: HashMap<String, u32>,
     decisions: Vec<Option<Decision>>,
     decision_types: Vec<Type>,
+    /// The texts of constants and table cells.
+    pub(crate) symbols: Symbols,
     rules: Vec<RuleSlot<'a>>,
     rule_ids: HashMap<String, RuleIdx>,
     index_requests: Vec<(LookupSource, Vec<Vec<u32>>)>,
@@ -276,6 +278,7 @@ impl<'a> Checker<'a> {
             decision_ids: HashMap::new(),
             decisions: Vec::new(),
             decision_types: Vec::new(),
+            symbols: Symbols::default(),
             rules: Vec::new(),
             rule_ids: HashMap::new(),
             index_requests: Vec::new(),
@@ -867,7 +870,14 @@ impl<'a> Checker<'a> {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let path = base.join(&decl.path.value);
-        let loaded = tables::load(&path, &columns, &src, decl.path.span, &mut self.diags);
+        let loaded = tables::load(
+            &path,
+            &columns,
+            &src,
+            decl.path.span,
+            &mut self.diags,
+            &mut self.symbols,
+        );
         if let Some(t) = self.tables.get_mut(i) {
             t.types = columns.into_iter().map(|c| c.1).collect();
             if let Some(l) = loaded {
@@ -1658,6 +1668,7 @@ impl<'a> Checker<'a> {
             subject_frame: scope.next,
             index_specs,
             table_indexes,
+            symbols: self.symbols,
         };
         (policy, warnings)
     }
@@ -1879,6 +1890,7 @@ fn dummy_policy() -> Policy {
         subject_frame: 0,
         index_specs: Vec::new(),
         table_indexes: Vec::new(),
+        symbols: Symbols::default(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::ir::value::{date, VersionValue};
-use crate::ir::{Type, Value};
+use crate::ir::{Symbols, Type, Value};
 use crate::source::{SourceFile, Span};
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +26,7 @@ pub fn load(
     decl_source: &crate::source::Source,
     decl_span: Span,
     diags: &mut Vec<Diagnostic>,
+    symbols: &mut Symbols,
 ) -> Option<LoadedTable> {
     let display = path.display().to_string();
     let read = crate::source::read_bounded(path, MAX_TABLE_BYTES);
@@ -140,7 +141,7 @@ pub fn load(
                 column.push(v.clone());
                 continue;
             }
-            match parse_cell(cell, ty) {
+            match parse_cell(cell, ty, symbols) {
                 Ok(v) => {
                     intern.insert(cell.to_string(), v.clone());
                     column.push(v);
@@ -191,16 +192,16 @@ fn csv_error(src: &crate::source::Source, e: &csv::Error) -> Diagnostic {
 }
 
 /// Read one cell as a value of `ty`, or say what is wrong.
-pub fn parse_cell(cell: &str, ty: &Type) -> Result<Value, String> {
+pub fn parse_cell(cell: &str, ty: &Type, symbols: &mut Symbols) -> Result<Value, String> {
     match ty {
         Type::Optional(inner) => {
             if cell.is_empty() {
                 Ok(Value::None)
             } else {
-                parse_cell(cell, inner)
+                parse_cell(cell, inner, symbols)
             }
         }
-        Type::Text => Ok(Value::text(cell)),
+        Type::Text => Ok(symbols.intern(cell)),
         Type::Int => cell
             .trim()
             .parse::<i64>()
@@ -220,7 +221,7 @@ pub fn parse_cell(cell: &str, ty: &Type) -> Result<Value, String> {
         },
         Type::List(inner) => cell
             .split_whitespace()
-            .map(|part| parse_cell(part, inner))
+            .map(|part| parse_cell(part, inner, symbols))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::list),
         _ => Err("this column type cannot be read from CSV".to_string()),

@@ -966,10 +966,11 @@ impl<'a> Ctx<'a> {
             }
             Ir::Cmp(op, a, b) => {
                 let op = *op;
+                let symbols = &self.policy.symbols;
                 Value::Bool(self.with_operands(a, b, frame, |a, b| match op {
                     CmpOp::Eq => a == b,
                     CmpOp::Ne => a != b,
-                    _ => match a.compare(b) {
+                    _ => match a.compare(b, symbols) {
                         None => false,
                         Some(o) => match op {
                             CmpOp::Lt => o.is_lt(),
@@ -1002,8 +1003,10 @@ impl<'a> Ctx<'a> {
             Ir::Concat(a, b) => {
                 let a = self.eval(a, frame)?;
                 let b = self.eval(b, frame)?;
-                if let (Value::Text(x), Value::Text(y)) = (&a, &b) {
-                    return Ok(Value::text(&format!("{x}{y}")));
+                if let (Value::Sym(_) | Value::Text(_), Value::Sym(_) | Value::Text(_)) = (&a, &b) {
+                    let symbols = &self.policy.symbols;
+                    let joined = format!("{}{}", symbols.str(&a), symbols.str(&b));
+                    return Ok(symbols.text(&joined));
                 }
                 // Joining an empty list copies nothing.
                 match (&a, &b) {
@@ -1051,12 +1054,12 @@ impl<'a> Ctx<'a> {
                     Some(a) => self.eval(a, frame)?,
                     None => Value::None,
                 };
-                Value::text(&display(self.policy, &v))
+                self.policy.symbols.text(&display(self.policy, &v))
             }
             Ir::Builtin(b, args) => match args.as_slice() {
                 [a] if self.place_ref(a, frame).is_some() => {
                     let first = self.place_ref(a, frame).unwrap_or(&Value::None);
-                    builtin(*b, first, Value::None)
+                    builtin(*b, first, Value::None, &self.policy.symbols)
                 }
                 _ => {
                     let first = match args.first() {
@@ -1067,7 +1070,7 @@ impl<'a> Ctx<'a> {
                         Some(a) => self.eval(a, frame)?,
                         None => Value::None,
                     };
-                    builtin(*b, &first, second)
+                    builtin(*b, &first, second, &self.policy.symbols)
                 }
             },
             Ir::Fires(r, arg) => {
@@ -1116,12 +1119,9 @@ impl<'a> Ctx<'a> {
             // The common case: one value per key column, one hash lookup.
             self.step(1)?;
             let rows = match shared {
-                Some(index) => Rows::Shared(
-                    index
-                        .get(key.as_slice())
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]),
-                ),
+                Some(index) => {
+                    Rows::Shared(index.get(key.as_slice()).map(Vec::as_slice).unwrap_or(&[]))
+                }
                 None => Rows::Owned(
                     self.def_indexes
                         .get(&l.index)
@@ -1287,7 +1287,7 @@ fn contains(l: &List, x: &Value) -> bool {
         .contains(x)
 }
 
-fn builtin(b: Builtin, first: &Value, second: Value) -> Value {
+fn builtin(b: Builtin, first: &Value, second: Value, symbols: &Symbols) -> Value {
     match b {
         Builtin::Count => Value::Int(first.as_list().len() as i64),
         Builtin::Empty => Value::Bool(first.as_list().is_empty()),
@@ -1301,8 +1301,8 @@ fn builtin(b: Builtin, first: &Value, second: Value) -> Value {
             let mut best: Option<&Value> = None;
             for v in first.as_list() {
                 best = match best {
-                    None if v.compare(v).is_some() => Some(v),
-                    Some(cur) => match v.compare(cur) {
+                    None if v.compare(v, symbols).is_some() => Some(v),
+                    Some(cur) => match v.compare(cur, symbols) {
                         Some(std::cmp::Ordering::Less) if b == Builtin::Min => Some(v),
                         Some(std::cmp::Ordering::Greater) if b == Builtin::Max => Some(v),
                         _ => Some(cur),
@@ -1325,7 +1325,7 @@ fn builtin(b: Builtin, first: &Value, second: Value) -> Value {
         }
         Builtin::Sort => {
             let mut items = first.as_list().to_vec();
-            items.sort_by(|a, b| a.compare(b).unwrap_or(std::cmp::Ordering::Equal));
+            items.sort_by(|a, b| a.compare(b, symbols).unwrap_or(std::cmp::Ordering::Equal));
             Value::list(items)
         }
         Builtin::Sum => Value::Int(first.as_list().iter().fold(0i64, |acc, v| match v {
@@ -1355,17 +1355,15 @@ fn builtin(b: Builtin, first: &Value, second: Value) -> Value {
             Value::Map(m) => Value::list(m.entries.iter().map(|e| e.0.clone()).collect()),
             _ => Value::list(Vec::new()),
         },
-        Builtin::Get => {
-            match &first {
-                Value::Map(m) => m
-                    .entries
-                    .iter()
-                    .find(|e| e.0 == second)
-                    .map(|e| e.1.clone())
-                    .unwrap_or_default(),
-                _ => Value::None,
-            }
-        }
+        Builtin::Get => match &first {
+            Value::Map(m) => m
+                .entries
+                .iter()
+                .find(|e| e.0 == second)
+                .map(|e| e.1.clone())
+                .unwrap_or_default(),
+            _ => Value::None,
+        },
         Builtin::OrElse => match first {
             Value::None => second,
             v => v.clone(),
@@ -1380,6 +1378,7 @@ pub fn display(policy: &Policy, v: &Value) -> String {
         Value::None => String::new(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        Value::Sym(_) => policy.symbols.str(v).to_string(),
         Value::Text(s) => s.to_string(),
         Value::Date(d) => value::date::format(*d),
         Value::Version(v) => v.text().to_string(),

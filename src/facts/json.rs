@@ -10,8 +10,8 @@
 use std::collections::HashSet;
 
 use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
-use std::sync::Arc;
 use crate::source::Span;
+use std::sync::Arc;
 
 pub(crate) const CODE_SYNTAX: &str = "regle::facts::syntax";
 pub(crate) const CODE_DUPLICATE_KEY: &str = "regle::facts::duplicate_key";
@@ -493,9 +493,7 @@ impl<'a> JsonParser<'a> {
         };
         let (id, value) = match frame {
             Frame::Array { id, items } => (id, NodeValue::Seq(items.into_boxed_slice())),
-            Frame::Object { id, entries, .. } => {
-                (id, NodeValue::Map(entries.into_boxed_slice()))
-            }
+            Frame::Object { id, entries, .. } => (id, NodeValue::Map(entries.into_boxed_slice())),
         };
         if let Some(node) = self.nodes.get_mut(id as usize) {
             node.span.end = end;

@@ -220,7 +220,10 @@ impl Reader<'_> {
                 );
                 Value::None
             }
-            (Type::Text, NodeValue::Str(s)) => Value::Text(self.intern(s)),
+            (Type::Text, NodeValue::Str(s)) => match self.policy.symbols.get(s) {
+                Some(sym) => sym,
+                None => Value::Text(self.intern(s)),
+            },
             (Type::Int, NodeValue::Number(raw)) => match raw.parse::<i64>() {
                 Ok(i) => Value::Int(i),
                 Err(_) => {
@@ -300,12 +303,16 @@ impl Reader<'_> {
                 let mut out = Vec::new();
                 for e in entries {
                     let key = match &**k {
-                        Type::Text => Value::text(&e.key),
+                        Type::Text => self.policy.symbols.text(&e.key),
                         _ => Value::None,
                     };
                     out.push((key, self.value(e.node, v)));
                 }
-                out.sort_by(|a, b| a.0.compare(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+                let symbols = &self.policy.symbols;
+                out.sort_by(|a, b| {
+                    a.0.compare(&b.0, symbols)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
                 Value::Map(Arc::new(Map {
                     entries: out,
                     origin: self.origin(node),

@@ -20,8 +20,8 @@ use crate::facts::json::{
     CODE_DUPLICATE_KEY, CODE_EMPTY, CODE_SYNTAX, CODE_TOO_DEEP, CODE_TOO_LARGE,
 };
 use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
-use std::sync::Arc;
 use crate::source::Span;
+use std::sync::Arc;
 
 const CODE_SEVERAL_DOCUMENTS: &str = "regle::facts::several_documents";
 

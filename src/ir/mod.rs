@@ -9,7 +9,7 @@ use crate::source::{Source, Span};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 pub use types::Type;
-pub use value::Value;
+pub use value::{Symbols, Value};
 
 pub type DefId = u32;
 pub type RuleIdx = u32;
@@ -39,6 +39,8 @@ pub struct Policy {
     /// The indexes on tables, built at load (empty for registry indexes,
     /// which are built when the registry is read).
     pub table_indexes: Vec<Index>,
+    /// The texts of the policy's constants and tables.
+    pub symbols: Symbols,
 }
 
 #[derive(Debug)]

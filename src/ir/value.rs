@@ -45,6 +45,10 @@ pub enum Value {
     None,
     Bool(bool),
     Int(i64),
+    /// A text the policy knows (a constant, a table cell): its number in
+    /// the policy's `Symbols`. A text is a `Sym` exactly when it is there.
+    Sym(u32),
+    /// Any other text.
     Text(Arc<str>),
     /// Days since 1970-01-01.
     Date(i32),
@@ -94,9 +98,6 @@ pub struct Map {
 }
 
 impl Value {
-    pub fn text(s: &str) -> Value {
-        Value::Text(Arc::from(s))
-    }
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(List::new(items))
     }
@@ -121,10 +122,13 @@ impl Value {
 
     /// Order for `<`, `min`, `sort`: `None` where the two do not compare
     /// (different kinds, an unreadable version, an absent value).
-    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+    pub fn compare(&self, other: &Value, symbols: &Symbols) -> Option<Ordering> {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-            (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (Value::Sym(a), Value::Sym(b)) if a == b => Some(Ordering::Equal),
+            (Value::Sym(_) | Value::Text(_), Value::Sym(_) | Value::Text(_)) => {
+                Some(symbols.str(self).cmp(symbols.str(other)))
+            }
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (Value::Version(a), Value::Version(b)) => match (&**a, &**b) {
@@ -141,12 +145,60 @@ impl Value {
     }
 }
 
+/// The texts a policy knows, each held once and named by a number: its
+/// constants and its tables' cells. Comparing, hashing and copying such a
+/// text is a number's work. Filled while the policy is checked, read-only
+/// after: a text read from facts or computed is looked up here, and is a
+/// `Value::Sym` when found, so that equal texts are always equal values.
+#[derive(Debug, Default)]
+pub struct Symbols {
+    texts: Vec<Arc<str>>,
+    ids: rustc_hash::FxHashMap<Arc<str>, u32>,
+}
+
+impl Symbols {
+    /// The number of `s`, added when new.
+    pub fn intern(&mut self, s: &str) -> Value {
+        if let Some(&id) = self.ids.get(s) {
+            return Value::Sym(id);
+        }
+        let id = self.texts.len() as u32;
+        let t: Arc<str> = Arc::from(s);
+        self.texts.push(t.clone());
+        self.ids.insert(t, id);
+        Value::Sym(id)
+    }
+
+    /// The value of the text `s`: its symbol when the policy knows it.
+    pub fn text(&self, s: &str) -> Value {
+        match self.ids.get(s) {
+            Some(&id) => Value::Sym(id),
+            None => Value::Text(Arc::from(s)),
+        }
+    }
+
+    /// The symbol of `s`, when the policy knows it.
+    pub fn get(&self, s: &str) -> Option<Value> {
+        self.ids.get(s).map(|&id| Value::Sym(id))
+    }
+
+    /// The text of a text value (`""` for any other value).
+    pub fn str<'v>(&'v self, v: &'v Value) -> &'v str {
+        match v {
+            Value::Sym(id) => self.texts.get(*id as usize).map_or("", |t| t),
+            Value::Text(t) => t,
+            _ => "",
+        }
+    }
+}
+
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::None, Value::None) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Sym(a), Value::Sym(b)) => a == b,
             (Value::Text(a), Value::Text(b)) => Arc::ptr_eq(a, b) || a == b,
             (Value::Date(a), Value::Date(b)) => a == b,
             (Value::Version(a), Value::Version(b)) => match (&**a, &**b) {
@@ -175,6 +227,7 @@ impl Hash for Value {
             Value::None => {}
             Value::Bool(b) => b.hash(state),
             Value::Int(i) => i.hash(state),
+            Value::Sym(id) => id.hash(state),
             Value::Text(s) => s.hash(state),
             Value::Date(d) => d.hash(state),
             Value::Version(v) => match &**v {

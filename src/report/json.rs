@@ -65,6 +65,7 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
+        Value::Sym(_) => string(out, policy.symbols.str(v)),
         Value::Text(s) => string(out, s),
         Value::Date(d) => string(out, &date::format(*d)),
         Value::Version(v) => string(out, v.text()),
@@ -146,6 +147,9 @@ fn key(out: &mut String, k: &str) {
 
 /// Append one report as a compact JSON object.
 pub fn report(out: &mut String, policy: &Policy, r: &Report) {
+    // Room for the whole report at once: a long one is not copied as it grows.
+    let lines: usize = r.decisions.iter().map(|d| d.lines.len()).sum();
+    out.reserve(1024 + lines * 160 + (r.documents.len() + r.diagnostics.len()) * 400);
     out.push('{');
     if let Some((name, v)) = &r.subject {
         key(out, name);
@@ -180,7 +184,6 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         let Some(decl) = policy.decisions.get(d.decision as usize) else {
             continue;
         };
-        out.reserve(d.lines.len() * 160);
         out.push(',');
         key(out, &decl.name);
         out.push('[');
