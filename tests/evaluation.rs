@@ -141,3 +141,45 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
     assert_eq!(column(&reports[0], "labelled", "status"), ["yes", "no"]);
     assert_eq!(column(&reports[1], "labelled", "status"), ["no", "yes"]);
 }
+
+/// Texts from a table, a constant, the facts or a concatenation are one
+/// kind of value: equal when their characters are, ordered by them.
+#[test]
+fn texts_are_equal_and_ordered_by_their_characters_wherever_they_come_from() {
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "tests/fixtures/texts",
+            "tests/fixtures/texts/requests.ndjson",
+            "--format",
+            "ndjson",
+        ])
+        .output()
+        .unwrap();
+    let reports: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<&str> = reports[0]["seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        seen,
+        ["yes", "no", "no"],
+        "\"a\" + \"b\" is the table's `ab`"
+    );
+    assert_eq!(
+        reports[0]["diagnostics"][0]["message"],
+        "least aa, greatest zz, sorted aa, ab, b, c, zz, distinct 5"
+    );
+    assert_eq!(
+        reports[1]["diagnostics"][0]["message"],
+        "least ab, greatest zzz, sorted ab, b, b, zz, zzz, distinct 4",
+        "the facts' `b` is the table's `b`"
+    );
+}
