@@ -864,56 +864,29 @@ impl<'a> Ctx<'a> {
                 if let Some(b) = self.place_ref(base, frame) {
                     return Ok(self.field(b, *access));
                 }
+                // A query's field is read from each item as it is selected.
+                if let (
+                    Ir::Where { .. },
+                    Access::Project(_, flatten) | Access::ProjectRow(_, flatten),
+                ) = (&**base, *access)
+                {
+                    let mut out = Vec::new();
+                    let all = self.select(base, frame, |cx, c| {
+                        project(cx, &mut out, &c, *access, flatten);
+                    })?;
+                    if let Some(list) = all {
+                        return Ok(self.field(&list, *access));
+                    }
+                    return Ok(Value::list(out));
+                }
                 let b = self.eval(base, frame)?;
                 self.field(&b, *access)
             }
-            Ir::Where {
-                src,
-                var,
-                cond,
-                lookup,
-            } => {
-                let (rows, source) = match lookup {
-                    Some(l) => (self.lookup(l, frame)?, l.source),
-                    None => {
-                        let list = self.eval(src, frame)?;
-                        let Some(cond) = cond else {
-                            self.step(list.as_list().len() as u64)?;
-                            return Ok(list);
-                        };
-                        let items = list.as_list();
-                        self.step(items.len() as u64)?;
-                        let mut out = Vec::new();
-                        for c in items {
-                            if let Some(s) = frame.get_mut(*var as usize) {
-                                *s = c.clone();
-                            }
-                            if self.eval(cond, frame)?.is_true() {
-                                out.push(c.clone());
-                            }
-                        }
-                        return Ok(if out.len() == items.len() {
-                            list
-                        } else {
-                            Value::list(out)
-                        });
-                    }
-                };
-                self.step(rows.len() as u64)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for &r in rows.iter() {
-                    let Some(c) = self.row_value(source, r) else {
-                        continue;
-                    };
-                    if let Some(cond) = cond {
-                        if let Some(s) = frame.get_mut(*var as usize) {
-                            *s = c.clone();
-                        }
-                        if !self.eval(cond, frame)?.is_true() {
-                            continue;
-                        }
-                    }
-                    out.push(c);
+            Ir::Where { .. } => {
+                let mut out = Vec::new();
+                if let Some(list) = self.select(ir, frame, |_, c| out.push(c))? {
+                    // Every item kept: the list itself.
+                    return Ok(list);
                 }
                 Value::list(out)
             }
@@ -1084,6 +1057,72 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The items a `where` query keeps, in order, each given to `keep`;
+    /// `Some(list)` instead when it keeps every item of a list it read
+    /// whole (nothing was given to `keep` then).
+    fn select(
+        &mut self,
+        ir: &Ir,
+        frame: &mut [Value],
+        mut keep: impl FnMut(&Self, Value),
+    ) -> R<Option<Value>> {
+        let Ir::Where {
+            src,
+            var,
+            cond,
+            lookup,
+        } = ir
+        else {
+            return Ok(None);
+        };
+        let (rows, source) = match lookup {
+            Some(l) => (self.lookup(l, frame)?, l.source),
+            None => {
+                let list = self.eval(src, frame)?;
+                let Some(cond) = cond else {
+                    self.step(list.as_list().len() as u64)?;
+                    return Ok(Some(list));
+                };
+                let items = list.as_list();
+                self.step(items.len() as u64)?;
+                let mut kept = Vec::new();
+                for (i, c) in items.iter().enumerate() {
+                    if let Some(s) = frame.get_mut(*var as usize) {
+                        *s = c.clone();
+                    }
+                    if self.eval(cond, frame)?.is_true() {
+                        kept.push(i);
+                    }
+                }
+                if kept.len() == items.len() {
+                    return Ok(Some(list));
+                }
+                for i in kept {
+                    if let Some(c) = items.get(i) {
+                        keep(self, c.clone());
+                    }
+                }
+                return Ok(None);
+            }
+        };
+        self.step(rows.len() as u64)?;
+        for &r in rows.iter() {
+            let Some(c) = self.row_value(source, r) else {
+                continue;
+            };
+            if let Some(cond) = cond {
+                if let Some(s) = frame.get_mut(*var as usize) {
+                    *s = c.clone();
+                }
+                if !self.eval(cond, frame)?.is_true() {
+                    continue;
+                }
+            }
+            keep(self, c);
+        }
+        Ok(None)
+    }
+
     /// The positions of the rows or items an index holds for a query's
     /// key, in their order.
     fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Rows<'a>> {
@@ -1235,22 +1274,10 @@ impl<'a> Ctx<'a> {
                 r.fields.get(i as usize).cloned().unwrap_or_default()
             }
             (Access::Row(c), Value::Row(t, r)) => self.cell(*t, *r, c),
-            (Access::Project(i, flatten), Value::List(l)) => {
+            (Access::Project(_, flatten) | Access::ProjectRow(_, flatten), Value::List(l)) => {
                 let mut out = Vec::with_capacity(l.items.len());
                 for item in &l.items {
-                    if let Value::Record(r) = item {
-                        push_projected(&mut out, r.fields.get(i as usize), flatten);
-                    }
-                }
-                Value::list(out)
-            }
-            (Access::ProjectRow(c, flatten), Value::List(l)) => {
-                let mut out = Vec::with_capacity(l.items.len());
-                for item in &l.items {
-                    if let Value::Row(t, r) = item {
-                        let v = self.cell(*t, *r, c);
-                        push_projected(&mut out, Some(&v), flatten);
-                    }
+                    project(self, &mut out, item, access, flatten);
                 }
                 Value::list(out)
             }
@@ -1266,6 +1293,19 @@ impl<'a> Ctx<'a> {
             .and_then(|col| col.get(r as usize))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// Push the field `access` of one item of a list (`Project`, `ProjectRow`).
+fn project(cx: &Ctx, out: &mut Vec<Value>, item: &Value, access: Access, flatten: bool) {
+    match (access, item) {
+        (Access::Project(i, _), Value::Record(r)) => {
+            push_projected(out, r.fields.get(i as usize), flatten)
+        }
+        (Access::ProjectRow(c, _), Value::Row(t, r)) => {
+            push_projected(out, cx.cell_ref(*t, *r, c), flatten)
+        }
+        _ => {}
     }
 }
 

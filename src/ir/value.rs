@@ -72,8 +72,18 @@ pub struct List {
     pub lookup: OnceLock<Box<rustc_hash::FxHashSet<Value>>>,
 }
 
+thread_local! {
+    /// The empty list every empty result shares (one a thread).
+    static EMPTY: Arc<List> = Arc::new(List::default());
+}
+
 impl List {
     pub fn new(items: Vec<Value>) -> Arc<List> {
+        if items.is_empty() {
+            if let Ok(empty) = EMPTY.try_with(Arc::clone) {
+                return empty;
+            }
+        }
         Arc::new(List {
             items,
             origin: None,
