@@ -243,7 +243,7 @@ impl<'a> Ctx<'a> {
                 frame.clear();
                 frame.resize(rule.frame as usize, Value::None);
                 self.lets.push((ri, 0));
-                let holds = self.eval(g, &mut frame).map(|v| v.is_true());
+                let holds = self.test(g, &mut frame);
                 self.lets.pop();
                 if !holds? {
                     continue;
@@ -296,7 +296,7 @@ impl<'a> Ctx<'a> {
                             message,
                         } => {
                             if let Some(g) = guard {
-                                if !self.eval(g, frame)?.is_true() {
+                                if !self.test(g, frame)? {
                                     continue;
                                 }
                             }
@@ -605,11 +605,11 @@ impl<'a> Ctx<'a> {
         }
         self.lets.push((r, 0));
         let guard = match (&rule.guard, guard_known) {
-            (Some(g), false) => self.eval(g, frame).map(|v| v.is_true()),
+            (Some(g), false) => self.test(g, frame),
             _ => Ok(true),
         };
         let holds = match (guard, &rule.when) {
-            (Ok(true), Some(w)) => self.eval(w, frame).map(|v| v.is_true()),
+            (Ok(true), Some(w)) => self.test(w, frame),
             (other, _) => other,
         };
         let done = self.lets.pop().map(|l| l.1).unwrap_or(0);
@@ -800,6 +800,58 @@ impl<'a> Ctx<'a> {
         Ok(f(&x, &y))
     }
 
+    /// The truth of a condition, without building its value.
+    fn test(&mut self, ir: &Ir, frame: &mut [Value]) -> R<bool> {
+        match ir {
+            Ir::And(xs) => {
+                for x in xs {
+                    if !self.test(x, frame)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Ir::Or(xs) => {
+                for x in xs {
+                    if self.test(x, frame)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Ir::Not(x) => Ok(!self.test(x, frame)?),
+            Ir::Cmp(op, a, b) => {
+                let op = *op;
+                let symbols = &self.policy.symbols;
+                self.with_operands(a, b, frame, |a, b| match op {
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                    _ => match a.compare(b, symbols) {
+                        None => false,
+                        Some(o) => match op {
+                            CmpOp::Lt => o.is_lt(),
+                            CmpOp::Le => o.is_le(),
+                            CmpOp::Gt => o.is_gt(),
+                            _ => o.is_ge(),
+                        },
+                    },
+                })
+            }
+            Ir::In(a, b, negate) => {
+                let found = self.with_operands(a, b, frame, |a, b| match b {
+                    Value::List(l) => contains(l, a),
+                    Value::Map(m) => m.entries.iter().any(|(k, _)| k == a),
+                    _ => false,
+                })?;
+                Ok(found != *negate)
+            }
+            _ => match self.place_ref(ir, frame) {
+                Some(v) => Ok(v.is_true()),
+                None => Ok(self.compute(ir, frame)?.is_true()),
+            },
+        }
+    }
+
     fn compute(&mut self, ir: &Ir, frame: &mut [Value]) -> R<Value> {
         Ok(match ir {
             Ir::Const(v) => v.clone(),
@@ -903,7 +955,7 @@ impl<'a> Ctx<'a> {
                     if let Some(s) = frame.get_mut(*var as usize) {
                         *s = item.clone();
                     }
-                    let b = self.eval(body, frame)?.is_true();
+                    let b = self.test(body, frame)?;
                     if *all && !b {
                         return Ok(Value::Bool(false));
                     }
@@ -914,53 +966,14 @@ impl<'a> Ctx<'a> {
                 Value::Bool(*all)
             }
             Ir::If(c, t, e) => {
-                if self.eval(c, frame)?.is_true() {
+                if self.test(c, frame)? {
                     self.eval(t, frame)?
                 } else {
                     self.eval(e, frame)?
                 }
             }
-            Ir::Not(x) => Value::Bool(!self.eval(x, frame)?.is_true()),
-            Ir::And(xs) => {
-                for x in xs {
-                    if !self.eval(x, frame)?.is_true() {
-                        return Ok(Value::Bool(false));
-                    }
-                }
-                Value::Bool(true)
-            }
-            Ir::Or(xs) => {
-                for x in xs {
-                    if self.eval(x, frame)?.is_true() {
-                        return Ok(Value::Bool(true));
-                    }
-                }
-                Value::Bool(false)
-            }
-            Ir::Cmp(op, a, b) => {
-                let op = *op;
-                let symbols = &self.policy.symbols;
-                Value::Bool(self.with_operands(a, b, frame, |a, b| match op {
-                    CmpOp::Eq => a == b,
-                    CmpOp::Ne => a != b,
-                    _ => match a.compare(b, symbols) {
-                        None => false,
-                        Some(o) => match op {
-                            CmpOp::Lt => o.is_lt(),
-                            CmpOp::Le => o.is_le(),
-                            CmpOp::Gt => o.is_gt(),
-                            _ => o.is_ge(),
-                        },
-                    },
-                })?)
-            }
-            Ir::In(a, b, negate) => {
-                let found = self.with_operands(a, b, frame, |a, b| match b {
-                    Value::List(l) => contains(l, a),
-                    Value::Map(m) => m.entries.iter().any(|(k, _)| k == a),
-                    _ => false,
-                })?;
-                Value::Bool(found != *negate)
+            Ir::Not(_) | Ir::And(_) | Ir::Or(_) | Ir::Cmp(..) | Ir::In(..) => {
+                Value::Bool(self.test(ir, frame)?)
             }
             Ir::AddInt(a, b, sub) => match (self.eval(a, frame)?, self.eval(b, frame)?) {
                 (Value::Int(x), Value::Int(y)) => {
@@ -1090,7 +1103,7 @@ impl<'a> Ctx<'a> {
                     if let Some(s) = frame.get_mut(*var as usize) {
                         *s = c.clone();
                     }
-                    if self.eval(cond, frame)?.is_true() {
+                    if self.test(cond, frame)? {
                         kept.push(i);
                     }
                 }
@@ -1114,7 +1127,7 @@ impl<'a> Ctx<'a> {
                 if let Some(s) = frame.get_mut(*var as usize) {
                     *s = c.clone();
                 }
-                if !self.eval(cond, frame)?.is_true() {
+                if !self.test(cond, frame)? {
                     continue;
                 }
             }
