@@ -596,8 +596,12 @@ impl<'a> Ctx<'a> {
             return Ok(None);
         };
         self.step(1)?;
-        frame.clear();
-        frame.resize(rule.frame as usize, Value::None);
+        // Slots are not cleared from one item to the next: each is written
+        // before it is read (`let`s are computed on first read, query and
+        // quantifier variables bound before their condition).
+        if frame.len() < rule.frame as usize {
+            frame.resize(rule.frame as usize, Value::None);
+        }
         if let Some((slot, _)) = &rule.for_each {
             if let Some(s) = frame.get_mut(*slot as usize) {
                 *s = item.clone();
