@@ -277,12 +277,14 @@ fn eval_command(
             match cx.format {
                 batch::Format::Json => json_items.push(r.stdout),
                 batch::Format::Ndjson => {
-                    if writeln!(out, "{}", r.stdout).is_err() {
+                    let mut line = r.stdout;
+                    line.push('\n');
+                    if out.write_all(line.as_bytes()).is_err() {
                         *failed_write = true;
                     }
                 }
                 batch::Format::Human => {
-                    if write!(out, "{}", r.stdout).is_err() {
+                    if out.write_all(r.stdout.as_bytes()).is_err() {
                         *failed_write = true;
                     }
                 }
