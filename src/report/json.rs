@@ -200,15 +200,18 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
                 k
             })
             .collect();
-        let statuses: Vec<String> = decl
+        // Each value's `status` and what follows it: whole, for a line no
+        // rule decided; up to the rule's ID otherwise.
+        let (undecided, decided): (Vec<String>, Vec<String>) = decl
             .values
             .iter()
             .map(|v| {
-                let mut k = String::new();
+                let mut k = String::from(",\"status\":");
                 string(&mut k, v);
-                k
+                k.push_str(",\"rule\":");
+                (format!("{k}null,\"from\":null}}"), k)
             })
-            .collect();
+            .unzip();
         let mut per_value = vec![0usize; decl.values.len()];
         for (i, line) in d.lines.iter().enumerate() {
             if i > 0 {
@@ -224,22 +227,23 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
                 }
                 head
             }));
-            out.push_str(",\"status\":");
-            out.push_str(
-                statuses
-                    .get(line.value as usize)
-                    .map(String::as_str)
-                    .unwrap_or("\"\""),
-            );
-            out.push_str(",\"rule\":");
-            match line.rule {
-                Some(ri) => string(out, rule_id(ri)),
-                None => out.push_str("null"),
+            let v = line.value as usize;
+            match (line.rule, &line.from) {
+                (None, Value::None) => {
+                    out.push_str(undecided.get(v).map_or("", String::as_str));
+                }
+                (rule, from) => {
+                    out.push_str(decided.get(v).map_or("", String::as_str));
+                    match rule {
+                        Some(ri) => string(out, rule_id(ri)),
+                        None => out.push_str("null"),
+                    }
+                    out.push_str(",\"from\":");
+                    value(out, policy, from);
+                    out.push('}');
+                }
             }
-            out.push_str(",\"from\":");
-            value(out, policy, &line.from);
-            out.push('}');
-            if let Some(c) = per_value.get_mut(line.value as usize) {
+            if let Some(c) = per_value.get_mut(v) {
                 *c += 1;
             }
         }
