@@ -1047,10 +1047,13 @@ impl<'a> Ctx<'a> {
                 self.policy.symbols.text(&display(self.policy, &v))
             }
             Ir::Builtin(b, args) => match args.as_slice() {
-                [a] if self.place_ref(a, frame).is_some() => {
-                    let first = self.place_ref(a, frame).unwrap_or(&Value::None);
-                    builtin(*b, first, Value::None, &self.policy.symbols)
-                }
+                [a] if is_place(a) => match self.place_ref(a, frame) {
+                    Some(first) => builtin(*b, first, Value::None, &self.policy.symbols),
+                    None => {
+                        let first = self.compute(a, frame)?;
+                        builtin(*b, &first, Value::None, &self.policy.symbols)
+                    }
+                },
                 _ => {
                     let first = match args.first() {
                         Some(a) => self.eval(a, frame)?,
@@ -1264,14 +1267,20 @@ impl<'a> Ctx<'a> {
             },
             Ir::Input(i) => self.facts.inputs.get(*i as usize).and_then(|v| v.as_ref()),
             Ir::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()),
-            Ir::Field(base, Access::Record(i)) => match self.place_ref(base, frame)? {
-                Value::Record(r) => r.fields.get(*i as usize),
-                _ => None,
-            },
-            Ir::Field(base, Access::Row(c)) => match self.place_ref(base, frame)? {
-                Value::Row(t, r) => self.cell_ref(*t, *r, *c),
-                _ => None,
-            },
+            Ir::Field(base, access @ (Access::Record(_) | Access::Row(_))) => {
+                // The usual bases read here, without a call.
+                let b = match &**base {
+                    Ir::Local(s) => frame.get(*s as usize)?,
+                    Ir::Global(d) => self.memo.get(*d as usize)?.as_ref()?,
+                    Ir::Input(i) => self.facts.inputs.get(*i as usize)?.as_ref()?,
+                    _ => self.place_ref(base, frame)?,
+                };
+                match (access, b) {
+                    (Access::Record(i), Value::Record(r)) => r.fields.get(*i as usize),
+                    (Access::Row(c), Value::Row(t, r)) => self.cell_ref(*t, *r, *c),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -1323,6 +1332,15 @@ fn project(cx: &Ctx, out: &mut Vec<Value>, item: &Value, access: Access, flatten
             push_projected(out, cx.cell_ref(*t, *r, c), flatten)
         }
         _ => {}
+    }
+}
+
+/// Can `place_ref` find this expression's value in place (once computed)?
+fn is_place(ir: &Ir) -> bool {
+    match ir {
+        Ir::Local(_) | Ir::Const(_) | Ir::LetRef(..) | Ir::Input(_) | Ir::Global(_) => true,
+        Ir::Field(base, Access::Record(_) | Access::Row(_)) => is_place(base),
+        _ => false,
     }
 }
 
