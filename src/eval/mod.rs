@@ -227,17 +227,10 @@ impl<'a> Ctx<'a> {
                 .map(|_| rustc_hash::FxHashMap::default())
                 .collect();
         let mut frame = Vec::new();
+        // What a rule without `for` is evaluated once for.
+        let no_item = [Value::None];
         for (ri, rule) in policy.rules.iter().enumerate() {
             let ri = ri as RuleIdx;
-            let items: Vec<(Value, Option<Origin>)> = match &rule.for_each {
-                Some((_, ir)) => {
-                    frame.clear();
-                    frame.resize(rule.frame as usize, Value::None);
-                    let list = self.eval(ir, &mut frame)?;
-                    self.items_with_origins(&list)
-                }
-                None => vec![(Value::None, None)],
-            };
             // The part of `when` that is the same for every item, once.
             if let (Some(g), Some(_)) = (&rule.guard, &rule.for_each) {
                 frame.clear();
@@ -249,15 +242,36 @@ impl<'a> Ctx<'a> {
                     continue;
                 }
             }
-            for (item, origin) in items {
-                let Some(done) = self.fires_checked(ri, &item, &mut frame, true)? else {
+            let list = match &rule.for_each {
+                Some((_, ir)) => {
+                    frame.clear();
+                    frame.resize(rule.frame as usize, Value::None);
+                    self.eval(ir, &mut frame)?
+                }
+                None => Value::None,
+            };
+            let items = match &rule.for_each {
+                Some(_) => list.as_list(),
+                None => &no_item,
+            };
+            let children = self.children(&list);
+            for (i, item) in items.iter().enumerate() {
+                let Some(done) = self.fires_checked(ri, item, &mut frame, true)? else {
                     continue;
                 };
+                // Where the item is written, for `at`: its own origin, or
+                // its place in the list's.
+                let origin = item.origin().or_else(|| {
+                    Some(Origin {
+                        doc: list.origin()?.doc,
+                        node: *children?.get(i)?,
+                    })
+                });
                 self.lets.push((ri, done));
                 let outcomes = self.outcomes(
                     ri,
                     rule,
-                    &item,
+                    item,
                     origin,
                     &mut frame,
                     &mut diagnostics,
@@ -548,31 +562,17 @@ impl<'a> Ctx<'a> {
         (cands.swap_remove(first), conflict)
     }
 
-    fn items_with_origins(&self, list: &Value) -> Vec<(Value, Option<Origin>)> {
-        let Value::List(l) = list else {
-            return Vec::new();
+    /// The nodes of a list read from facts, one an item.
+    fn children(&self, list: &Value) -> Option<&'a [u32]> {
+        let o = list.origin()?;
+        let tree: &'a Tree = match o.doc {
+            DocRef::Input => self.facts.input_tree?,
+            DocRef::Registry => self.facts.registry_tree?,
         };
-        let children: Option<&[u32]> = l.origin.and_then(|o| {
-            let tree = self.tree(o.doc)?;
-            match &tree.node(o.node).value {
-                NodeValue::Seq(items) => Some(&**items),
-                _ => None,
-            }
-        });
-        l.items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let origin = v.origin().or_else(|| {
-                    let node = *children?.get(i)?;
-                    Some(Origin {
-                        doc: l.origin?.doc,
-                        node,
-                    })
-                });
-                (v.clone(), origin)
-            })
-            .collect()
+        match &tree.node(o.node).value {
+            NodeValue::Seq(items) => Some(items),
+            _ => None,
+        }
     }
 
     fn tree(&self, doc: DocRef) -> Option<&Tree> {
