@@ -195,6 +195,27 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Ex
     cx.run()
 }
 
+/// What the rules decided for one item: usually one decision.
+enum Candidates {
+    One(Decided),
+    Many(Vec<Decided>),
+}
+
+impl Candidates {
+    fn push(&mut self, d: Decided) {
+        match self {
+            Candidates::Many(v) => v.push(d),
+            Candidates::One(_) => {
+                let Candidates::One(first) = std::mem::replace(self, Candidates::Many(Vec::new()))
+                else {
+                    return;
+                };
+                *self = Candidates::Many(vec![first, d]);
+            }
+        }
+    }
+}
+
 struct Decided {
     rule: RuleIdx,
     value: u32,
@@ -222,7 +243,7 @@ impl<'a> Ctx<'a> {
         };
         let mut diagnostics = Vec::new();
         let mut documents = Vec::new();
-        let mut decided: Vec<rustc_hash::FxHashMap<Value, Vec<Decided>>> =
+        let mut decided: Vec<rustc_hash::FxHashMap<Value, Candidates>> =
             (0..policy.decisions.len())
                 .map(|_| rustc_hash::FxHashMap::default())
                 .collect();
@@ -296,7 +317,7 @@ impl<'a> Ctx<'a> {
         frame: &mut [Value],
         diagnostics: &mut Vec<DiagnosticReport>,
         documents: &mut Vec<DocumentReport>,
-        decided: &mut [rustc_hash::FxHashMap<Value, Vec<Decided>>],
+        decided: &mut [rustc_hash::FxHashMap<Value, Candidates>],
     ) -> R<()> {
         let policy = self.policy;
         {
@@ -350,11 +371,19 @@ impl<'a> Ctx<'a> {
                                 None => Value::None,
                             };
                             if let Some(map) = decided.get_mut(*decision as usize) {
-                                map.entry(key).or_default().push(Decided {
+                                let d = Decided {
                                     rule: ri,
                                     value: *value,
                                     from,
-                                });
+                                };
+                                match map.entry(key) {
+                                    std::collections::hash_map::Entry::Vacant(e) => {
+                                        e.insert(Candidates::One(d));
+                                    }
+                                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                                        e.get_mut().push(d)
+                                    }
+                                }
                             }
                         }
                         Outcome::Document {
@@ -389,7 +418,7 @@ impl<'a> Ctx<'a> {
         subject: Option<(String, Value)>,
         mut diagnostics: Vec<DiagnosticReport>,
         mut documents: Vec<DocumentReport>,
-        mut decided: Vec<rustc_hash::FxHashMap<Value, Vec<Decided>>>,
+        mut decided: Vec<rustc_hash::FxHashMap<Value, Candidates>>,
     ) -> R<Report> {
         let policy = self.policy;
         let mut decisions = Vec::new();
@@ -415,7 +444,8 @@ impl<'a> Ctx<'a> {
                 };
                 let (value, rule, from) = match map.remove(&head.key) {
                     None => (d.default, None, Value::None),
-                    Some(cands) => {
+                    Some(Candidates::One(only)) => (only.value, Some(only.rule), only.from),
+                    Some(Candidates::Many(cands)) => {
                         let (winner, conflict) = self.resolve(cands);
                         if let Some((a, b)) = conflict {
                             diagnostics.push(self.conflict(d, &head.key, a, b));
@@ -516,11 +546,6 @@ impl<'a> Ctx<'a> {
     /// that stand with different values are a conflict; the first by rule
     /// ID is kept so the report stays deterministic.
     fn resolve(&self, mut cands: Vec<Decided>) -> (Decided, Option<(RuleIdx, RuleIdx)>) {
-        if cands.len() == 1 {
-            if let Some(only) = cands.pop() {
-                return (only, None);
-            }
-        }
         let rules = &self.policy.rules;
         let overrides = |a: RuleIdx, b: RuleIdx| -> bool {
             let mut stack = vec![a];
