@@ -183,3 +183,48 @@ fn texts_are_equal_and_ordered_by_their_characters_wherever_they_come_from() {
         "the facts' `b` is the table's `b`"
     );
 }
+
+/// Two rules deciding one item differently, neither overriding the other:
+/// an error names both and the first by rule ID stands; an `overrides`
+/// settles it.
+#[test]
+fn conflicting_decisions_are_an_error_and_overrides_settle_them() {
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "tests/fixtures/conflict",
+            "tests/fixtures/conflict/request.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines: Vec<(&str, &str, &str)> = r["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["item"].as_str().unwrap(),
+                l["status"].as_str().unwrap(),
+                l["rule"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("a", "keep", "C-1"),
+            ("b", "drop", "C-3"),
+            ("c", "hold", "-")
+        ]
+    );
+    assert_eq!(r["outcome"], "rejected");
+    assert_eq!(
+        r["diagnostics"][0]["message"],
+        "policy conflict: rules `C-1` and `C-2` decide `verdict` differently for `a`, and neither overrides the other"
+    );
+}
