@@ -203,16 +203,13 @@ enum Candidates {
 
 impl Candidates {
     fn push(&mut self, d: Decided) {
-        match self {
-            Candidates::Many(v) => v.push(d),
-            Candidates::One(_) => {
-                let Candidates::One(first) = std::mem::replace(self, Candidates::Many(Vec::new()))
-                else {
-                    return;
-                };
-                *self = Candidates::Many(vec![first, d]);
+        *self = match std::mem::replace(self, Candidates::Many(Vec::new())) {
+            Candidates::One(first) => Candidates::Many(vec![first, d]),
+            Candidates::Many(mut all) => {
+                all.push(d);
+                Candidates::Many(all)
             }
-        }
+        };
     }
 }
 
@@ -1279,8 +1276,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The value `ir` stands for, by reference, when it is a local, an
-    /// input, a definition already computed, or a record field of one.
+    /// The value `ir` stands for, by reference, when it is already there:
+    /// a local, a constant, a `let` or a definition already computed, an
+    /// input, or a field of one of them (a record's, a table row's).
     #[inline]
     fn place_ref<'v>(&'v self, ir: &'v Ir, frame: &'v [Value]) -> Option<&'v Value> {
         match ir {
