@@ -40,7 +40,34 @@ pub struct Doc {
     pub source: Source,
     /// The NDJSON line, for a document read from one.
     pub line: Option<usize>,
-    pub tree: Result<Tree, Vec<Diagnostic>>,
+    pub body: Body,
+}
+
+/// A document's text as read: to parse (by the worker that evaluates it,
+/// so that parsing runs in parallel too), or unreadable.
+pub enum Body {
+    Unparsed(Kind, Limits),
+    Unreadable(Vec<Diagnostic>),
+}
+
+impl Doc {
+    fn unreadable(name: String, line: Option<usize>, d: Diagnostic) -> Doc {
+        Doc {
+            source: SourceFile::new(name, ""),
+            line,
+            body: Body::Unreadable(vec![d]),
+        }
+    }
+
+    /// The document's tree, or why it cannot be read.
+    pub fn parse(&self) -> Result<Tree, Vec<Diagnostic>> {
+        match &self.body {
+            Body::Unparsed(kind, limits) => {
+                parse_file(&self.source, *kind, limits).map_err(|d| vec![d])
+            }
+            Body::Unreadable(d) => Err(d.clone()),
+        }
+    }
 }
 
 pub fn parse_error(source: &Source, e: ParseError) -> Diagnostic {
@@ -205,11 +232,7 @@ impl DocStream {
                         "regle::facts::unreadable",
                         format!("cannot read `{name}`: {e}"),
                     );
-                    let doc = Doc {
-                        source: SourceFile::new(name.clone(), ""),
-                        line: Some(*line),
-                        tree: Err(vec![d]),
-                    };
+                    let doc = Doc::unreadable(name.clone(), Some(*line), d);
                     self.lines = None;
                     return Some(doc);
                 }
@@ -227,11 +250,7 @@ impl DocStream {
                             ),
                         )
                         .help("an NDJSON line holds one document; split the document");
-                        return Some(Doc {
-                            source: SourceFile::new(name.clone(), ""),
-                            line: Some(*line),
-                            tree: Err(vec![d]),
-                        });
+                        return Some(Doc::unreadable(name.clone(), Some(*line), d));
                     }
                     while matches!(buf.last(), Some(b'\n' | b'\r')) {
                         buf.pop();
@@ -247,20 +266,13 @@ impl DocStream {
                         Err(e) => {
                             let at = e.utf8_error().valid_up_to();
                             let d = not_utf8(name, e.as_bytes(), *line, at);
-                            return Some(Doc {
-                                source: SourceFile::new(name.clone(), ""),
-                                line: Some(*line),
-                                tree: Err(vec![d]),
-                            });
+                            return Some(Doc::unreadable(name.clone(), Some(*line), d));
                         }
                     };
-                    let source = SourceFile::excerpt(name.clone(), text, *line);
-                    let tree = json::parse_json(&source.text, 0, &self.limits)
-                        .map_err(|e| vec![parse_error(&source, e)]);
                     return Some(Doc {
-                        source,
+                        source: SourceFile::excerpt(name.clone(), text, *line),
                         line: Some(*line),
-                        tree,
+                        body: Body::Unparsed(Kind::Json, self.limits),
                     });
                 }
             }
@@ -287,11 +299,7 @@ impl Iterator for DocStream {
                     self.count += 1;
                     let d = Diagnostic::error("regle::facts::unknown_format", format!("`{name}`: cannot tell the format from the file name"))
                         .help("name facts files .json, .yaml, .yml, .ndjson or .jsonl (or give `-` for NDJSON on standard input)");
-                    return Some(Doc {
-                        source: SourceFile::new(name, ""),
-                        line: None,
-                        tree: Err(vec![d]),
-                    });
+                    return Some(Doc::unreadable(name, None, d));
                 }
                 Some(Kind::Ndjson) => {
                     let reader: Result<Box<dyn BufRead + Send>, std::io::Error> = if name == "-" {
@@ -310,11 +318,7 @@ impl Iterator for DocStream {
                                 "regle::facts::unreadable",
                                 format!("cannot read `{name}`: {e}"),
                             );
-                            return Some(Doc {
-                                source: SourceFile::new(name, ""),
-                                line: None,
-                                tree: Err(vec![d]),
-                            });
+                            return Some(Doc::unreadable(name, None, d));
                         }
                     }
                 }
@@ -322,19 +326,12 @@ impl Iterator for DocStream {
                     self.count += 1;
                     self.bytes += std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
                     return Some(match read_source(&f) {
-                        Ok(source) => {
-                            let tree = parse_file(&source, kind, &self.limits).map_err(|d| vec![d]);
-                            Doc {
-                                source,
-                                line: None,
-                                tree,
-                            }
-                        }
-                        Err(d) => Doc {
-                            source: SourceFile::new(name, ""),
+                        Ok(source) => Doc {
+                            source,
                             line: None,
-                            tree: Err(vec![d]),
+                            body: Body::Unparsed(kind, self.limits),
                         },
+                        Err(d) => Doc::unreadable(name, None, d),
                     });
                 }
             }
@@ -368,7 +365,7 @@ pub struct Rendered {
 /// Read, evaluate and render one document.
 pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
     let policy = cx.policy;
-    let result = doc.tree.and_then(|tree| {
+    let result = doc.parse().and_then(|tree| {
         let values = typed::read_document(policy, &tree, &doc.source, false)?;
         let inputs: Vec<Option<Value>> = values.into_iter().zip(cx.registry).map(|(a, b)| a.or_else(|| b.clone())).collect();
         let facts = Facts {

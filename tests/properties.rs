@@ -57,13 +57,12 @@ fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
         color_errors: false,
     };
     let source: Source = SourceFile::new("case", text);
-    let tree = batch::parse_file(&source, kind, &Limits::default()).map_err(|d| vec![d]);
     batch::evaluate_doc(
         &cx,
         Doc {
             source,
             line: None,
-            tree,
+            body: batch::Body::Unparsed(kind, Limits::default()),
         },
     )
     .stdout
