@@ -15,13 +15,31 @@ pub const MAX_STEPS: u64 = 50_000_000;
 
 /// What the evaluation of one input document decided.
 #[derive(Debug)]
-pub struct Report {
+pub struct Report<'p> {
     pub subject: Option<(String, Value)>,
     pub as_of: i32,
     pub outcome: OutcomeKind,
-    pub decisions: Vec<DecisionReport>,
+    pub decisions: Vec<DecisionReport<'p>>,
     pub documents: Vec<DocumentReport>,
     pub diagnostics: Vec<DiagnosticReport>,
+}
+
+/// A line's head: a table row's, computed once a run and read by every
+/// document's report, or this document's own.
+#[derive(Debug)]
+pub enum Head<'p> {
+    Shared(&'p LineHead),
+    Own(Box<LineHead>),
+}
+
+impl std::ops::Deref for Head<'_> {
+    type Target = LineHead;
+    fn deref(&self) -> &LineHead {
+        match self {
+            Head::Shared(h) => h,
+            Head::Own(h) => h,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,15 +60,15 @@ impl OutcomeKind {
 }
 
 #[derive(Debug)]
-pub struct DecisionReport {
+pub struct DecisionReport<'p> {
     pub decision: u32,
-    pub lines: Vec<DecisionLine>,
+    pub lines: Vec<DecisionLine<'p>>,
 }
 
 #[derive(Debug)]
-pub struct DecisionLine {
+pub struct DecisionLine<'p> {
     /// The item's key, `show` values and group.
-    pub head: Arc<LineHead>,
+    pub head: Head<'p>,
     pub value: u32,
     pub rule: Option<RuleIdx>,
     pub from: Value,
@@ -145,9 +163,9 @@ type R<T> = Result<T, Exhausted>;
 /// A fact's path and where it is written, for `at`.
 type PlaceFound = (Option<String>, Option<(DocRef, Span)>);
 
-struct Ctx<'a> {
-    policy: &'a Policy,
-    facts: &'a Facts<'a>,
+struct Ctx<'p, 'f> {
+    policy: &'p Policy,
+    facts: &'f Facts<'f>,
     as_of: i32,
     memo: Vec<Option<Value>>,
     steps: u64,
@@ -180,7 +198,11 @@ impl std::ops::Deref for Rows<'_> {
 }
 
 /// Evaluate every rule of `policy` on `facts`.
-pub fn evaluate(policy: &Policy, facts: &Facts, as_of: i32) -> Result<Report, Exhausted> {
+pub fn evaluate<'p>(
+    policy: &'p Policy,
+    facts: &Facts<'_>,
+    as_of: i32,
+) -> Result<Report<'p>, Exhausted> {
     let mut cx = Ctx {
         policy,
         facts,
@@ -219,7 +241,7 @@ struct Decided {
     from: Value,
 }
 
-impl<'a> Ctx<'a> {
+impl<'p: 'f, 'f> Ctx<'p, 'f> {
     fn step(&mut self, n: u64) -> R<()> {
         self.steps += n;
         if self.steps > MAX_STEPS {
@@ -229,7 +251,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn run(&mut self) -> R<Report> {
+    fn run(&mut self) -> R<Report<'p>> {
         let policy = self.policy;
         let subject = match &policy.subject {
             Some((name, ir)) => {
@@ -416,7 +438,7 @@ impl<'a> Ctx<'a> {
         mut diagnostics: Vec<DiagnosticReport>,
         mut documents: Vec<DocumentReport>,
         mut decided: Vec<rustc_hash::FxHashMap<Value, Candidates>>,
-    ) -> R<Report> {
+    ) -> R<Report<'p>> {
         let policy = self.policy;
         let mut decisions = Vec::new();
         for (di, d) in policy.decisions.iter().enumerate() {
@@ -426,17 +448,19 @@ impl<'a> Ctx<'a> {
             let mut lines = Vec::with_capacity(over.as_list().len());
             for item in over.as_list() {
                 let head = match self.cached_head(d, item) {
-                    Some(h) => h.clone(),
+                    Some(h) => Head::Shared(h),
                     None => {
-                        let head = Arc::new(self.line_head(d, item, &mut dframe)?);
-                        if let (Some((t, heads)), Value::Row(it, r)) = (&d.row_heads, item) {
-                            if it == t {
-                                if let Some(cell) = heads.get(*r as usize) {
-                                    let _ = cell.set(head.clone());
-                                }
+                        let head = self.line_head(d, item, &mut dframe)?;
+                        let cell = match (&d.row_heads, item) {
+                            (Some((t, heads)), Value::Row(it, r)) if it == t => {
+                                heads.get(*r as usize)
                             }
+                            _ => None,
+                        };
+                        match cell {
+                            Some(cell) => Head::Shared(cell.get_or_init(|| head)),
+                            None => Head::Own(Box::new(head)),
                         }
-                        head
                     }
                 };
                 let (value, rule, from) = match map.remove(&head.key) {
@@ -488,7 +512,7 @@ impl<'a> Ctx<'a> {
 
     /// The line head of a table row a decision goes over, when computed
     /// already (by this run, for any document).
-    fn cached_head<'d>(&self, d: &'d Decision, item: &Value) -> Option<&'d Arc<LineHead>> {
+    fn cached_head(&self, d: &'p Decision, item: &Value) -> Option<&'p LineHead> {
         match (&d.row_heads, item) {
             (Some((t, heads)), Value::Row(it, r)) if it == t => heads.get(*r as usize)?.get(),
             _ => None,
@@ -585,9 +609,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// The nodes of a list read from facts, one an item.
-    fn children(&self, list: &Value) -> Option<&'a [u32]> {
+    fn children(&self, list: &Value) -> Option<&'f [u32]> {
         let o = list.origin()?;
-        let tree: &'a Tree = match o.doc {
+        let tree: &'f Tree = match o.doc {
             DocRef::Input => self.facts.input_tree?,
             DocRef::Registry => self.facts.registry_tree?,
         };
@@ -1167,7 +1191,7 @@ impl<'a> Ctx<'a> {
 
     /// The positions of the rows or items an index holds for a query's
     /// key, in their order.
-    fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Rows<'a>> {
+    fn lookup(&mut self, l: &IndexLookup, frame: &mut [Value]) -> R<Rows<'f>> {
         let policy = self.policy;
         let mut key = std::mem::take(&mut self.key);
         key.clear();
@@ -1191,7 +1215,7 @@ impl<'a> Ctx<'a> {
         }
         let facts = self.facts;
         // Tables' and the registry's indexes live as long as the run.
-        let shared: Option<&'a Index> = match l.source {
+        let shared: Option<&'f Index> = match l.source {
             LookupSource::Table(_) => policy.table_indexes.get(l.index as usize),
             LookupSource::Registry(_) => facts.registry_indexes.get(l.index as usize),
             LookupSource::Def(_) => None,
@@ -1308,7 +1332,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn cell_ref(&self, t: u32, r: u32, c: u32) -> Option<&'a Value> {
+    fn cell_ref(&self, t: u32, r: u32, c: u32) -> Option<&'p Value> {
         self.policy
             .tables
             .get(t as usize)?

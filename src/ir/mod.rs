@@ -144,7 +144,7 @@ pub struct Decision {
     /// When the items are rows of one table and `key`, `show` and `group by`
     /// read nothing but the item: each row's line head, computed once a run
     /// and shared by every document's report.
-    pub row_heads: Option<(TableId, Vec<OnceLock<Arc<LineHead>>>)>,
+    pub row_heads: Option<(TableId, Vec<OnceLock<LineHead>>)>,
 }
 
 /// What a decision's line shows of its item, whatever was decided: the
