@@ -76,7 +76,8 @@ fn main() {
     let registry = regle::facts::typed::read_document(&policy, &tree, &src, true)
         .unwrap_or_else(|_| panic!("registry"));
     let indexes = regle::eval::index_registry(&policy, &registry);
-    let registry_doc = (src, tree);
+    drop(tree);
+    let registry_doc = regle::facts::Reparsed::new(src, false, limits);
     let cx = Context {
         policy: &policy,
         registry: &registry,

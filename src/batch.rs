@@ -344,7 +344,7 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// The registry's values, by input index (`None` for the others).
     pub registry: &'a [Option<Value>],
-    pub registry_doc: Option<&'a (Source, Tree)>,
+    pub registry_doc: Option<&'a crate::facts::Reparsed>,
     pub registry_indexes: &'a [Index],
     pub as_of: i32,
     pub format: Format,
@@ -371,7 +371,7 @@ pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
         let facts = Facts {
             inputs: &inputs,
             input_tree: Some(&tree),
-            registry_tree: cx.registry_doc.map(|r| &r.1),
+            registry_tree: cx.registry_doc,
             registry_indexes: cx.registry_indexes,
         };
         evaluate(policy, &facts, cx.as_of).map_err(|_| {
@@ -392,7 +392,7 @@ pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
                         policy,
                         &r,
                         Some(&doc.source),
-                        cx.registry_doc.map(|d| &d.0),
+                        cx.registry_doc.map(|d| &d.source),
                         &report::human::Style { color: cx.color },
                     );
                     out.push('\n');

@@ -5,11 +5,10 @@
 use crate::batch;
 use crate::check::{load_policy, Checked};
 use crate::diag::Diagnostic;
-use crate::facts::tree::{Limits, Tree};
+use crate::facts::tree::Limits;
 use crate::facts::typed;
 use crate::ir::{Policy, Value};
 use crate::render;
-use crate::source::Source;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -184,11 +183,11 @@ fn eval_command(
     };
     // The registry: read, checked and indexed once for the whole batch.
     let mut base_inputs: Vec<Option<Value>> = vec![None; policy.inputs.len()];
-    let mut registry_doc: Option<(Source, Tree)> = None;
+    let mut registry_doc: Option<crate::facts::Reparsed> = None;
     match (registry, needs_registry) {
         (Some(path), true) => {
+            let kind = batch::kind_of(path).unwrap_or(batch::Kind::Json);
             let loaded = batch::read_source(path).and_then(|source| {
-                let kind = batch::kind_of(path).unwrap_or(batch::Kind::Json);
                 batch::parse_file(&source, kind, &limits).map(|tree| (source, tree))
             });
             let (source, tree) = match loaded {
@@ -205,7 +204,14 @@ fn eval_command(
                     return 2;
                 }
             }
-            registry_doc = Some((source, tree));
+            // Its values are read: the tree goes (parsed again only if a
+            // diagnostic points into the registry).
+            drop(tree);
+            registry_doc = Some(crate::facts::Reparsed::new(
+                source,
+                kind == batch::Kind::Yaml,
+                limits,
+            ));
         }
         (None, true) => {
             let names: Vec<&str> = policy

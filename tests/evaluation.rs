@@ -228,3 +228,50 @@ fn conflicting_decisions_are_an_error_and_overrides_settle_them() {
         "policy conflict: rules `C-1` and `C-2` decide `verdict` differently for `a`, and neither overrides the other"
     );
 }
+
+/// The registry's tree is not kept once its values are read; a diagnostic
+/// about a registry fact still names the fact and its line there.
+#[test]
+fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "policies/segur-v2",
+            "tests/rules/asc-03-root-unreadable.yaml",
+            "--registry",
+            "tests/rules/registry.yaml",
+            "--as-of",
+            "2026-05-20",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let asc = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "ASC-03")
+        .expect("ASC-03 fires");
+    assert_eq!(asc["at"], "solutions[14].solution.main_component.version");
+    let human = Command::cargo_bin("regle")
+        .unwrap()
+        .args([
+            "eval",
+            "policies/segur-v2",
+            "tests/rules/asc-03-root-unreadable.yaml",
+            "--registry",
+            "tests/rules/registry.yaml",
+            "--as-of",
+            "2026-05-20",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        text.contains("(tests/rules/registry.yaml:176:67)"),
+        "the registry line is shown: {text}"
+    );
+}

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 struct Loaded {
     policy: Policy,
     registry: Vec<Option<Value>>,
-    registry_doc: (Source, regle::facts::tree::Tree),
+    registry_doc: regle::facts::Reparsed,
     indexes: Vec<Index>,
 }
 
@@ -34,7 +34,7 @@ fn load(policy_dir: &Path) -> Loaded {
     Loaded {
         policy,
         registry,
-        registry_doc: (src, tree),
+        registry_doc: regle::facts::Reparsed::new(src, true, Limits::default()),
         indexes,
     }
 }

@@ -99,7 +99,8 @@ pub struct Facts<'a> {
     /// One value per policy input, by index: the document's and the registry's.
     pub inputs: &'a [Option<Value>],
     pub input_tree: Option<&'a Tree>,
-    pub registry_tree: Option<&'a Tree>,
+    /// The registry, its tree parsed again if a diagnostic points into it.
+    pub registry_tree: Option<&'a crate::facts::Reparsed>,
     /// The indexes on registry inputs, from `index_registry`.
     pub registry_indexes: &'a [Index],
 }
@@ -294,7 +295,6 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 Some(_) => list.as_list(),
                 None => &no_item,
             };
-            let children = self.children(&list);
             for (i, item) in items.iter().enumerate() {
                 let Some(done) = self.fires_checked(ri, item, &mut frame, true)? else {
                     continue;
@@ -304,7 +304,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 let origin = item.origin().or_else(|| {
                     Some(Origin {
                         doc: list.origin()?.doc,
-                        node: *children?.get(i)?,
+                        node: *self.children(&list)?.get(i)?,
                     })
                 });
                 self.lets.push((ri, done));
@@ -613,7 +613,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         let o = list.origin()?;
         let tree: &'f Tree = match o.doc {
             DocRef::Input => self.facts.input_tree?,
-            DocRef::Registry => self.facts.registry_tree?,
+            DocRef::Registry => self.facts.registry_tree?.tree()?,
         };
         match &tree.node(o.node).value {
             NodeValue::Seq(items) => Some(items),
@@ -624,7 +624,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     fn tree(&self, doc: DocRef) -> Option<&Tree> {
         match doc {
             DocRef::Input => self.facts.input_tree,
-            DocRef::Registry => self.facts.registry_tree,
+            DocRef::Registry => self.facts.registry_tree?.tree(),
         }
     }
 

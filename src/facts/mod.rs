@@ -5,3 +5,46 @@ pub mod json;
 pub mod tree;
 pub mod typed;
 pub mod yaml;
+
+use crate::source::Source;
+use std::sync::OnceLock;
+use tree::{Limits, Tree};
+
+/// A document kept for its text, its tree parsed again only when asked
+/// for. The registry is one: evaluation reads the values typed from it,
+/// and needs its tree only to point a diagnostic into it, which keeping
+/// the tree for the whole run would double the registry's memory for.
+/// Parsing is deterministic: the tree's nodes are those the values were
+/// read from.
+#[derive(Debug)]
+pub struct Reparsed {
+    pub source: Source,
+    yaml: bool,
+    limits: Limits,
+    tree: OnceLock<Option<Tree>>,
+}
+
+impl Reparsed {
+    pub fn new(source: Source, yaml: bool, limits: Limits) -> Reparsed {
+        Reparsed {
+            source,
+            yaml,
+            limits,
+            tree: OnceLock::new(),
+        }
+    }
+
+    /// The tree, parsed on the first call.
+    pub fn tree(&self) -> Option<&Tree> {
+        self.tree
+            .get_or_init(|| {
+                let text = &self.source.text;
+                if self.yaml {
+                    yaml::parse_yaml(text, &self.limits).ok()
+                } else {
+                    json::parse_json(text, 0, &self.limits).ok()
+                }
+            })
+            .as_ref()
+    }
+}
