@@ -245,7 +245,7 @@ struct Checker<'a> {
     decisions: Vec<Option<Decision>>,
     decision_types: Vec<Type>,
     /// The texts of constants and table cells.
-    pub(crate) symbols: Symbols,
+    symbols: Symbols,
     rules: Vec<RuleSlot<'a>>,
     rule_ids: HashMap<String, RuleIdx>,
     index_requests: Vec<(LookupSource, Vec<Vec<u32>>)>,

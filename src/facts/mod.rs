@@ -12,10 +12,9 @@ use tree::{Limits, Tree};
 
 /// A document kept for its text, its tree parsed again only when asked
 /// for. The registry is one: evaluation reads the values typed from it,
-/// and needs its tree only to point a diagnostic into it, which keeping
-/// the tree for the whole run would double the registry's memory for.
-/// Parsing is deterministic: the tree's nodes are those the values were
-/// read from.
+/// its tree is needed only to point a diagnostic into it, and keeping the
+/// tree for the whole run would double the registry's memory. Parsing is
+/// deterministic: the nodes are those the values were read from.
 #[derive(Debug)]
 pub struct Reparsed {
     pub source: Source,
