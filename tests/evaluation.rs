@@ -5,6 +5,25 @@
 
 use assert_cmd::Command;
 
+/// Run `regle` with `args`: its exit code and its standard output.
+fn regle(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("regle")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// The reports of a run, one a document (`--format ndjson` or `json`).
+fn reports(args: &[&str]) -> Vec<serde_json::Value> {
+    let (_, stdout) = regle(args);
+    serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn indexed_queries_on_definitions_agree_with_scans() {
     let out = Command::cargo_bin("regle")
@@ -104,24 +123,15 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
         .collect();
     assert_eq!(shared, vec![("checked", false), ("labelled", true)]);
 
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "tests/fixtures/line-heads",
-            "tests/fixtures/line-heads/requests.ndjson",
-            "--format",
-            "ndjson",
-            "--jobs",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    let reports: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let reports = reports(&[
+        "eval",
+        "tests/fixtures/line-heads",
+        "tests/fixtures/line-heads/requests.ndjson",
+        "--format",
+        "ndjson",
+        "--jobs",
+        "1",
+    ]);
     let column = |r: &serde_json::Value, decision: &str, field: &str| -> Vec<String> {
         r[decision]
             .as_array()
@@ -146,22 +156,13 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
 /// kind of value: equal when their characters are, ordered by them.
 #[test]
 fn texts_are_equal_and_ordered_by_their_characters_wherever_they_come_from() {
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "tests/fixtures/texts",
-            "tests/fixtures/texts/requests.ndjson",
-            "--format",
-            "ndjson",
-        ])
-        .output()
-        .unwrap();
-    let reports: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let reports = reports(&[
+        "eval",
+        "tests/fixtures/texts",
+        "tests/fixtures/texts/requests.ndjson",
+        "--format",
+        "ndjson",
+    ]);
     let seen: Vec<&str> = reports[0]["seen"]
         .as_array()
         .unwrap()
@@ -189,19 +190,15 @@ fn texts_are_equal_and_ordered_by_their_characters_wherever_they_come_from() {
 /// settles it.
 #[test]
 fn conflicting_decisions_are_an_error_and_overrides_settle_them() {
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "tests/fixtures/conflict",
-            "tests/fixtures/conflict/request.json",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, stdout) = regle(&[
+        "eval",
+        "tests/fixtures/conflict",
+        "tests/fixtures/conflict/request.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(1));
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let lines: Vec<(&str, &str, &str)> = r["verdict"]
         .as_array()
         .unwrap()
@@ -233,22 +230,16 @@ fn conflicting_decisions_are_an_error_and_overrides_settle_them() {
 /// about a registry fact still names the fact and its line there.
 #[test]
 fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "policies/segur-v2",
-            "tests/rules/asc-03-root-unreadable.yaml",
-            "--registry",
-            "tests/rules/registry.yaml",
-            "--as-of",
-            "2026-05-20",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        "eval",
+        "policies/segur-v2",
+        "tests/rules/asc-03-root-unreadable.yaml",
+        "--registry",
+        "tests/rules/registry.yaml",
+        "--as-of",
+        "2026-05-20",
+    ];
+    let r = &reports(&[&args[..], &["--format", "json"]].concat())[0];
     let asc = r["diagnostics"]
         .as_array()
         .unwrap()
@@ -256,20 +247,7 @@ fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
         .find(|d| d["rule"] == "ASC-03")
         .expect("ASC-03 fires");
     assert_eq!(asc["at"], "solutions[14].solution.main_component.version");
-    let human = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "policies/segur-v2",
-            "tests/rules/asc-03-root-unreadable.yaml",
-            "--registry",
-            "tests/rules/registry.yaml",
-            "--as-of",
-            "2026-05-20",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(human.stdout).unwrap();
+    let (_, text) = regle(&args);
     assert!(
         text.contains("(tests/rules/registry.yaml:176:67)"),
         "the registry line is shown: {text}"
