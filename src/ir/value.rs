@@ -232,12 +232,16 @@ impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        // A symbol, the most hashed value (index keys), in one word.
+        if let Value::Sym(id) = self {
+            state.write_u64(u64::from(*id) | 1 << 63);
+            return;
+        }
         std::mem::discriminant(self).hash(state);
         match self {
-            Value::None => {}
+            Value::None | Value::Sym(_) => {}
             Value::Bool(b) => b.hash(state),
             Value::Int(i) => i.hash(state),
-            Value::Sym(id) => id.hash(state),
             Value::Text(s) => s.hash(state),
             Value::Date(d) => d.hash(state),
             Value::Version(v) => match &**v {
