@@ -5,7 +5,6 @@ use crate::diag::{did_you_mean, Diagnostic};
 use crate::ir::value::{date, VersionValue};
 use crate::ir::{Symbols, Type, Value};
 use crate::source::{SourceFile, Span};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -116,17 +115,21 @@ pub fn load(
         }
     }
     let mut cells: Vec<Vec<Value>> = vec![Vec::new(); columns.len()];
-    let mut interned: Vec<HashMap<String, Value>> = vec![HashMap::new(); columns.len()];
+    let mut interned: Vec<rustc_hash::FxHashMap<String, Value>> =
+        vec![rustc_hash::FxHashMap::default(); columns.len()];
     let mut rows = 0u32;
     let mut errors = 0;
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
+    // One record, read into again for each row.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 diags.push(csv_error(&src, &e));
                 return None;
             }
-        };
+        }
         let (line, start) = record
             .position()
             .map(|p| (p.line() as usize, p.byte() as usize))
