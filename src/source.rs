@@ -46,7 +46,9 @@ impl Span {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found the first time a line is asked for
+    /// (most files never need it: only a diagnostic does).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
     /// The line of the whole file this text starts at (an NDJSON line is
     /// its own source): 1 for a whole file.
     pub first_line: usize,
@@ -56,20 +58,25 @@ pub type Source = Arc<SourceFile>;
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
-        let text = text.into();
-        let mut line_starts = vec![0];
-        let bytes = text.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            // A lone CR ends a line as well as LF and CRLF do.
-            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-                line_starts.push(i + 1);
-            }
-        }
         Arc::new(SourceFile {
             name: name.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
             first_line: 1,
+        })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            let bytes = self.text.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                // A lone CR ends a line as well as LF and CRLF do.
+                if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                    starts.push(i + 1);
+                }
+            }
+            starts
         })
     }
 
@@ -100,11 +107,11 @@ impl SourceFile {
     /// 1-based line and column within this text.
     pub fn local_line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
+        let line = match self.line_starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let start = self.line_starts().get(line).copied().unwrap_or(0);
         let col = self
             .text
             .get(start..offset)
@@ -115,11 +122,11 @@ impl SourceFile {
 
     /// The text of the 1-based line `line`, without its end of line.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let Some(&start) = self.line_starts().get(line.wrapping_sub(1)) else {
             return "";
         };
         let end = self
-            .line_starts
+            .line_starts()
             .get(line)
             .copied()
             .unwrap_or(self.text.len());
