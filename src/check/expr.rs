@@ -37,13 +37,7 @@ impl Checker<'_> {
                                 self.show(t),
                                 self.show(&got)
                             );
-                            self.err(
-                                "regle::check::type_mismatch",
-                                src,
-                                a.span,
-                                msg,
-                                "wrong kind of item",
-                            );
+                            self.mismatch(src, a.span, msg, "wrong kind of item");
                         }
                         Some(Box::new(ir))
                     }
@@ -90,13 +84,7 @@ impl Checker<'_> {
                         None => {
                             let msg =
                                 format!("this list mixes {} and {}", self.show(&ty), self.show(&t));
-                            self.err(
-                                "regle::check::type_mismatch",
-                                src,
-                                item.span,
-                                msg,
-                                "different type",
-                            );
+                            self.mismatch(src, item.span, msg, "different type");
                         }
                     }
                     irs.push(ir);
@@ -162,13 +150,7 @@ impl Checker<'_> {
                                     self.show(&ta),
                                     self.show(&tb)
                                 );
-                                self.err(
-                                    "regle::check::type_mismatch",
-                                    src,
-                                    e.span,
-                                    msg,
-                                    "different element types",
-                                );
+                                self.mismatch(src, e.span, msg, "different element types");
                                 Type::Error
                             }
                         };
@@ -181,13 +163,7 @@ impl Checker<'_> {
                     _ => {
                         let sym = if *op == AddOp::Add { "+" } else { "-" };
                         let msg = format!("`{sym}` works on numbers and on lists (and `+` on texts), not on {} and {}", self.show(&ta), self.show(&tb));
-                        self.err(
-                            "regle::check::type_mismatch",
-                            src,
-                            e.span,
-                            msg,
-                            "cannot combine these",
-                        );
+                        self.mismatch(src, e.span, msg, "cannot combine these");
                         error()
                     }
                 }
@@ -204,13 +180,7 @@ impl Checker<'_> {
                             self.show(&tt),
                             self.show(&te)
                         );
-                        self.err(
-                            "regle::check::type_mismatch",
-                            src,
-                            e.span,
-                            msg,
-                            "branches of different types",
-                        );
+                        self.mismatch(src, e.span, msg, "branches of different types");
                         Type::Error
                     }
                 };
@@ -694,13 +664,7 @@ impl Checker<'_> {
                                 self.show(&ta),
                                 self.show(&el)
                             );
-                            self.err(
-                                "regle::check::type_mismatch",
-                                src,
-                                e.span,
-                                msg,
-                                "these never match",
-                            );
+                            self.mismatch(src, e.span, msg, "these never match");
                         }
                     }
                     None => {
@@ -734,14 +698,7 @@ impl Checker<'_> {
                     help = Some("to test membership, write `x in list`".to_string());
                 }
                 let msg = format!("cannot compare {} with {}", self.show(&ta), self.show(&tb));
-                self.err(
-                    "regle::check::type_mismatch",
-                    src,
-                    e.span,
-                    msg,
-                    "different types",
-                )
-                .help = help;
+                self.mismatch(src, e.span, msg, "different types").help = help;
             }
             Some(t) => {
                 let ordered = t.is_ordered();
@@ -751,7 +708,7 @@ impl Checker<'_> {
                         op.as_str(),
                         self.show(&t)
                     );
-                    self.err("regle::check::type_mismatch", src, e.span, msg, "no order");
+                    self.mismatch(src, e.span, msg, "no order");
                 }
             }
         }
@@ -802,13 +759,7 @@ impl Checker<'_> {
                             self.show(want),
                             self.show(&got)
                         );
-                        self.err(
-                            "regle::check::type_mismatch",
-                            src,
-                            a.span,
-                            msg,
-                            "wrong type",
-                        );
+                        self.mismatch(src, a.span, msg, "wrong type");
                     }
                     irs.push(ir);
                 }
@@ -925,7 +876,7 @@ impl Checker<'_> {
                 name.name,
                 this.show(&t0)
             );
-            this.err("regle::check::type_mismatch", src, a0, msg, "wrong type");
+            this.mismatch(src, a0, msg, "wrong type");
             Type::Error
         };
         let elem = t0.element().cloned();
@@ -983,13 +934,7 @@ impl Checker<'_> {
                             self.show(&t1)
                         );
                         let span = args.get(1).map(|a| a.span).unwrap_or(e.span);
-                        self.err(
-                            "regle::check::type_mismatch",
-                            src,
-                            span,
-                            msg,
-                            "wrong key type",
-                        );
+                        self.mismatch(src, span, msg, "wrong key type");
                     }
                     Type::optional((**v).clone())
                 }
@@ -1006,13 +951,7 @@ impl Checker<'_> {
                             self.show(&t0),
                             self.show(&t1)
                         );
-                        self.err(
-                            "regle::check::type_mismatch",
-                            src,
-                            e.span,
-                            msg,
-                            "different types",
-                        );
+                        self.mismatch(src, e.span, msg, "different types");
                         Type::Error
                     }
                 }

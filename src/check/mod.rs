@@ -345,6 +345,17 @@ impl<'a> Checker<'a> {
         &mut self.diags[last]
     }
 
+    /// A value of the wrong type: `msg` says what was expected and found.
+    fn mismatch(
+        &mut self,
+        src: &Source,
+        span: Span,
+        msg: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.err("regle::check::type_mismatch", src, span, msg, label)
+    }
+
     fn add_enum(&mut self, name: &str, variants: Vec<String>, src: &Source, span: Span) -> u32 {
         let id = self.enums.len() as u32;
         for (i, v) in variants.iter().enumerate() {
@@ -740,13 +751,7 @@ impl<'a> Checker<'a> {
                 self.show(&got),
                 self.show(ty)
             );
-            self.err(
-                "regle::check::type_mismatch",
-                src,
-                e.span,
-                msg,
-                "wrong type",
-            );
+            self.mismatch(src, e.span, msg, "wrong type");
             return None;
         }
         match const_value(&ir) {
@@ -819,13 +824,7 @@ impl<'a> Checker<'a> {
                 column.name,
                 self.show(&col_ty)
             );
-            self.err(
-                "regle::check::type_mismatch",
-                src,
-                column.span,
-                msg,
-                "another type",
-            );
+            self.mismatch(src, column.span, msg, "another type");
             return None;
         }
         let values = t
@@ -956,13 +955,7 @@ impl<'a> Checker<'a> {
                     self.show(&want),
                     self.show(&ty)
                 );
-                self.err(
-                    "regle::check::type_mismatch",
-                    &src,
-                    decl.body.span,
-                    msg,
-                    "this has the wrong type",
-                );
+                self.mismatch(&src, decl.body.span, msg, "this has the wrong type");
             }
             ty = want;
         }
@@ -1412,13 +1405,7 @@ impl<'a> Checker<'a> {
                                 self.show(&want),
                                 self.show(&got)
                             );
-                            self.err(
-                                "regle::check::type_mismatch",
-                                src,
-                                var.span,
-                                msg,
-                                "wrong kind of item",
-                            );
+                            self.mismatch(src, var.span, msg, "wrong kind of item");
                         }
                     }
                 }
@@ -1458,13 +1445,7 @@ impl<'a> Checker<'a> {
                 let (status_ir, ty) = self.expr(status, scope, src);
                 if !ty.fits(&Type::Enum(self.doc_status_enum)) {
                     let msg = format!("a document's status is `provided`, `incomplete` or `missing`, and this is {}", self.show(&ty));
-                    self.err(
-                        "regle::check::type_mismatch",
-                        src,
-                        status.span,
-                        msg,
-                        "not a document status",
-                    );
+                    self.mismatch(src, status.span, msg, "not a document status");
                 }
                 Some(Outcome::Document {
                     document: doc,
