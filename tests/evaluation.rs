@@ -26,18 +26,14 @@ fn reports(args: &[&str]) -> Vec<serde_json::Value> {
 
 #[test]
 fn indexed_queries_on_definitions_agree_with_scans() {
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args([
-            "eval",
-            "tests/fixtures/def-index",
-            "tests/fixtures/def-index/request.json",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, stdout) = regle(&[
+        "eval",
+        "tests/fixtures/def-index",
+        "tests/fixtures/def-index/request.json",
+        "--format",
+        "json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         r["diagnostics"],
         serde_json::json!([]),
@@ -53,7 +49,7 @@ fn indexed_queries_on_definitions_agree_with_scans() {
         found,
         vec![("a", "yes"), ("b", "yes"), ("zz", "no"), ("c", "no")]
     );
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(code, Some(0));
 }
 
 #[test]
@@ -63,22 +59,19 @@ fn a_fact_outside_its_table_column_is_refused_with_the_closest_value() {
         .replace("dispositif: SDV-PSF", "dispositif: SDV-PFS");
     let path = std::env::temp_dir().join(format!("regle-domain-{}.yaml", std::process::id()));
     std::fs::write(&path, case).unwrap();
-    let out = Command::cargo_bin("regle")
-        .unwrap()
-        .args(["eval", "policies/segur-v2"])
-        .arg(&path)
-        .args([
-            "--registry",
-            "tests/cases/registry.yaml",
-            "--as-of",
-            "2026-05-20",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, stdout) = regle(&[
+        "eval",
+        "policies/segur-v2",
+        path.to_str().unwrap(),
+        "--registry",
+        "tests/cases/registry.yaml",
+        "--as-of",
+        "2026-05-20",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(2));
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let d = &r["error"]["diagnostics"][0];
     assert_eq!(d["code"], "regle::facts::unknown_value");
     assert_eq!(d["help"], "did you mean `SDV-PSF`?");
