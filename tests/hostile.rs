@@ -54,6 +54,13 @@ fn check_policy(text: &[u8]) -> Run {
     regle(&["check", p.to_str().unwrap(), "--format", "json"], None)
 }
 
+/// The diagnostics of a `check --format json` run that refuses the
+/// policy (exit code 2).
+fn refused(run: &Run) -> serde_json::Value {
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
+}
+
 /// Diagnostics of a `check --format json` run.
 fn codes(run: &Run) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&run.stdout)
@@ -121,8 +128,7 @@ fn policy_long_flat_chain_is_read_and_a_million_is_refused_by_size() {
 #[test]
 fn policy_unclosed_block_points_at_its_opening() {
     let run = check_policy(b"policy \"p\" {\n  version \"1\"\n\nrule R-1 \"t\" cite \"c\"\n");
-    assert_eq!(run.code, 2);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v = refused(&run);
     assert_eq!(v[0]["code"], "regle::syntax::unclosed");
     assert_eq!(
         (v[0]["line"].as_u64(), v[0]["column"].as_u64()),
@@ -135,8 +141,7 @@ fn policy_invalid_utf8_is_located() {
     let mut text = HEAD.as_bytes().to_vec();
     text.extend_from_slice(b"def d = \"caf\xe9\"\n");
     let run = check_policy(&text);
-    assert_eq!(run.code, 2);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v = refused(&run);
     assert_eq!(v[0]["code"], "regle::policy::not_utf8");
     assert_eq!(v[0]["line"], 7);
 }
@@ -148,8 +153,7 @@ fn policy_bom_crlf_lone_cr_and_tabs_are_read_with_right_lines() {
         HEAD.replace('\n', "\r\n")
     );
     let run = check_policy(text.as_bytes());
-    assert_eq!(run.code, 2);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v = refused(&run);
     assert_eq!(v[0]["code"], "regle::check::unknown_name");
     // Six CRLF lines of the head, a tab-indented line 7, then `nope` on line 8
     // (ended by a lone CR), column 9.
@@ -163,8 +167,7 @@ fn policy_bom_crlf_lone_cr_and_tabs_are_read_with_right_lines() {
 fn multibyte_and_right_to_left_text_near_an_error_keep_spans_on_characters() {
     let text = format!("{HEAD}# مرحبا → ç日本\ndef d = \"שלום\" + inconnu_é\n");
     let run = check_policy(text.as_bytes());
-    assert_eq!(run.code, 2);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v = refused(&run);
     let (start, end) = (
         v[0]["span"]["start"].as_u64().unwrap() as usize,
         v[0]["span"]["end"].as_u64().unwrap() as usize,
