@@ -87,6 +87,7 @@ fn main() {
         format: Format::Ndjson,
         color: false,
         color_errors: false,
+        memo: None,
     };
     let facts = [dir.join("candidacies.ndjson")];
 

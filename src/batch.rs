@@ -5,7 +5,7 @@
 //! whose single array is built whole).
 
 use crate::diag::Diagnostic;
-use crate::eval::{evaluate, Facts, OutcomeKind};
+use crate::eval::{evaluate_with, Facts, Memo, OutcomeKind};
 use crate::facts::tree::{Limits, ParseError, Tree};
 use crate::facts::{json, typed, yaml};
 use crate::ir::{Index, Policy, Value};
@@ -352,6 +352,9 @@ pub struct Context<'a> {
     pub color: bool,
     /// Colour diagnostics (standard error is a terminal).
     pub color_errors: bool,
+    /// Definitions' values remembered from document to document; `None`
+    /// to compute everything afresh.
+    pub memo: Option<Memo>,
 }
 
 /// One document's result, rendered.
@@ -374,7 +377,7 @@ pub fn evaluate_doc(cx: &Context, doc: Doc) -> Rendered {
             registry_tree: cx.registry_doc,
             registry_indexes: cx.registry_indexes,
         };
-        evaluate(policy, &facts, cx.as_of).map_err(|_| {
+        evaluate_with(policy, &facts, cx.as_of, cx.memo.as_ref()).map_err(|_| {
             vec![Diagnostic::error(
                 "regle::eval::too_much_work",
                 format!("evaluating this document took more than {} steps", crate::eval::MAX_STEPS),

@@ -47,6 +47,10 @@ pub enum Command {
         /// How many documents to evaluate at once (default: one per core). The output is the same whatever the number.
         #[arg(long)]
         jobs: Option<usize>,
+        /// Compute every definition afresh for each document, instead of reusing the values a batch's
+        /// documents share (same reports, slower; to compare).
+        #[arg(long)]
+        no_memo: bool,
     },
 }
 
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> i32 {
             as_of,
             format,
             jobs,
+            no_memo,
         } => {
             let diag_format = if format == ReportFormat::Human {
                 DiagFormat::Human
@@ -161,6 +166,7 @@ pub fn run(cli: Cli) -> i32 {
                 as_of,
                 format,
                 jobs,
+                !no_memo,
             )
         }
     }
@@ -173,6 +179,7 @@ fn eval_command(
     as_of: i32,
     format: ReportFormat,
     jobs: Option<usize>,
+    memo: bool,
 ) -> i32 {
     let limits = Limits::default();
     let needs_registry = policy.inputs.iter().any(|i| i.registry);
@@ -233,6 +240,14 @@ fn eval_command(
         (Some(_), false) | (None, false) => {}
     }
     let registry_indexes = crate::eval::index_registry(policy, &base_inputs);
+    // `--jobs 1` evaluates on this thread; otherwise a pool of that many (0: one per core).
+    let pool = match jobs {
+        Some(1) => None,
+        n => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.unwrap_or(0))
+            .build()
+            .ok(),
+    };
     let cx = batch::Context {
         policy,
         registry: &base_inputs,
@@ -246,6 +261,12 @@ fn eval_command(
         },
         color: color_stdout(),
         color_errors: color_stderr(),
+        memo: memo.then(|| {
+            crate::eval::Memo::new(
+                pool.as_ref()
+                    .map_or(1, rayon::ThreadPool::current_num_threads),
+            )
+        }),
     };
     let mut stream = batch::DocStream::new(facts, limits);
     // A progress bar for a long batch, on a terminal only.
@@ -300,14 +321,6 @@ fn eval_command(
                 b.set_message(format!("{} documents", summary.documents));
             }
         });
-    };
-    // `--jobs 1` evaluates on this thread; otherwise a pool of that many (0: one per core).
-    let pool = match jobs {
-        Some(1) => None,
-        n => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.unwrap_or(0))
-            .build()
-            .ok(),
     };
     run(
         &mut stream,

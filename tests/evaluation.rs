@@ -246,3 +246,62 @@ fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
         "the registry line is shown: {text}"
     );
 }
+
+/// Definitions remembered from one document to the next of a batch: a
+/// version argument is reused only as written, and a value read from one
+/// document's facts (with its places, for `at`) is never handed to another,
+/// though another document has equal facts.
+#[test]
+fn remembered_definitions_give_each_document_its_own_values() {
+    let run = |format: &str, memo: bool| {
+        let mut args = vec![
+            "eval",
+            "tests/fixtures/memo",
+            "tests/fixtures/memo/requests.ndjson",
+            "--format",
+            format,
+            "--jobs",
+            "1",
+        ];
+        if !memo {
+            args.push("--no-memo");
+        }
+        regle(&args).1
+    };
+    let said: Vec<Vec<(String, String)>> = serde_json::Deserializer::from_str(&run("ndjson", true))
+        .into_iter::<serde_json::Value>()
+        .map(|r| {
+            r.unwrap()["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    let at = d["at"].as_str().unwrap_or("-");
+                    (d["message"].as_str().unwrap().to_string(), at.to_string())
+                })
+                .collect()
+        })
+        .collect();
+    let messages: Vec<Vec<&str>> = said
+        .iter()
+        .map(|r| r.iter().map(|(m, _)| m.as_str()).collect())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            vec!["5.1 (released)", "proxy 1.0", "proxy"],
+            vec!["5.1.0 (released)", "proxy 2.0", "proxy"],
+            vec!["5.1 (released)", "other 3.0", "proxy 1.0", "other", "proxy"],
+            vec!["7 (not released)"],
+            vec!["6.0 (released)", "proxy 1.0", "proxy"],
+        ],
+        "`5.1.0` is shown as written, though `5.1` was computed first; each request reads its own parts"
+    );
+    assert_eq!(
+        said[4][2].1, "request.parts[0].version",
+        "r5's parts equal r1's, but are written elsewhere"
+    );
+    for format in ["ndjson", "human"] {
+        assert_eq!(run(format, true), run(format, false), "{format}");
+    }
+}

@@ -55,6 +55,7 @@ fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
         format: Format::Json,
         color: false,
         color_errors: false,
+        memo: None,
     };
     let source: Source = SourceFile::new("case", text);
     batch::evaluate_doc(

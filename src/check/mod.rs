@@ -969,6 +969,7 @@ impl<'a> Checker<'a> {
                 frame: scope.next,
                 body,
                 ty: ty.clone(),
+                memo: None,
             });
         }
         ty
@@ -1609,7 +1610,11 @@ impl<'a> Checker<'a> {
         // Every rule slot gave a rule: indexes stay positions in `self.rules`
         // (the report orders by rule ID, not by this order).
         let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
-        let defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
+        let mut defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
+        let plans = crate::ir::memo::plan(&defs, &self.inputs);
+        for (d, plan) in defs.iter_mut().zip(plans) {
+            d.memo = plan;
+        }
         let mut decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
         for d in &mut decisions {
             if let Some((t, heads)) = &mut d.row_heads {

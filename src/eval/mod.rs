@@ -10,6 +10,9 @@ use crate::ir::*;
 use crate::source::Span;
 use std::sync::Arc;
 
+pub mod memo;
+pub use memo::Memo;
+
 /// Most evaluation steps (loop iterations, calls) for one document.
 pub const MAX_STEPS: u64 = 50_000_000;
 
@@ -155,6 +158,11 @@ fn build_index(policy: &Policy, items: &[Value], columns: &[Vec<u32>]) -> Index 
     index
 }
 
+/// In `Ctx::contexts`: an earlier document had this context.
+const KNOWN: u32 = 1 << 31;
+/// In `Ctx::contexts`: the context holds this document's facts.
+const UNUSABLE: u32 = u32::MAX - 1;
+
 /// Evaluation stopped: the step budget is spent.
 #[derive(Debug)]
 pub struct Exhausted;
@@ -179,6 +187,14 @@ struct Ctx<'p, 'f> {
     def_indexes: rustc_hash::FxHashMap<u32, Index>,
     /// A query's key, reused from one query to the next.
     key: Vec<Value>,
+    /// This thread's remembered values, when the run keeps them.
+    store: Option<std::sync::MutexGuard<'f, memo::Store>>,
+    /// Each remembered definition's context number in this document
+    /// (`u32::MAX` before it is needed).
+    contexts: Vec<u32>,
+    /// A remembered value was used: if the budget runs out, the document
+    /// is evaluated again without them.
+    remembered: bool,
 }
 
 /// Positions an index holds for a key: borrowed from a table's or the
@@ -204,7 +220,18 @@ pub fn evaluate<'p>(
     facts: &Facts<'_>,
     as_of: i32,
 ) -> Result<Report<'p>, Exhausted> {
-    let mut cx = Ctx {
+    evaluate_with(policy, facts, as_of, None)
+}
+
+/// Evaluate, reusing the values of definitions `memo` remembers from the
+/// run's earlier documents (the same report as without).
+pub fn evaluate_with<'p, 'f>(
+    policy: &'p Policy,
+    facts: &'f Facts<'f>,
+    as_of: i32,
+    memo: Option<&'f Memo>,
+) -> Result<Report<'p>, Exhausted> {
+    let new = |store: Option<std::sync::MutexGuard<'f, memo::Store>>| Ctx {
         policy,
         facts,
         as_of,
@@ -214,8 +241,32 @@ pub fn evaluate<'p>(
         spare: Vec::new(),
         def_indexes: rustc_hash::FxHashMap::default(),
         key: Vec::new(),
+        contexts: vec![
+            u32::MAX;
+            if store.is_some() {
+                policy.defs.len()
+            } else {
+                0
+            }
+        ],
+        store: store.map(|mut s| {
+            s.start_document();
+            s
+        }),
+        remembered: false,
     };
-    cx.run()
+    let mut cx = new(memo.and_then(Memo::store));
+    match cx.run() {
+        // Remembered values charge their steps, and contexts may compute
+        // definitions the document would not have read: the budget can
+        // run out sooner than without them, never later. Decide by the
+        // document alone.
+        Err(Exhausted) if cx.remembered => {
+            drop(cx);
+            new(None).run()
+        }
+        r => r,
+    }
 }
 
 /// What the rules decided for one item: usually one decision.
@@ -695,6 +746,83 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         Ok(Some(done))
     }
 
+    /// Definition `d`'s body on the frame `f`, whose first `params` slots
+    /// hold its arguments: remembered from an earlier document when it can
+    /// be, and remembered for the next ones.
+    fn apply(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
+        let Some((context, known)) = self.context(d, def)? else {
+            return self.eval(&def.body, f);
+        };
+        let args = f.get(..params).unwrap_or(&[]);
+        let store = self.store.as_mut();
+        if let Some((v, steps)) = store
+            .filter(|_| known)
+            .and_then(|s| s.get(d, context, args))
+        {
+            self.remembered = true;
+            self.step(steps)?;
+            return Ok(v);
+        }
+        let args = memo::Args::new(args);
+        let start = self.steps;
+        let v = self.eval(&def.body, f)?;
+        let steps = self.steps - start;
+        if let Some(s) = self.store.as_mut() {
+            s.put(context, args, &v, steps);
+        }
+        Ok(v)
+    }
+
+    /// The number of `d`'s context in this document, computed on first
+    /// need, and whether an earlier document had it; `None` when `d` is not
+    /// remembered.
+    fn context(&mut self, d: DefId, def: &'p Def) -> R<Option<(u32, bool)>> {
+        let (Some(plan), Some(store)) = (&def.memo, &self.store) else {
+            return Ok(None);
+        };
+        match self.contexts.get(d as usize) {
+            Some(&UNUSABLE) | None => return Ok(None),
+            Some(&c) if c != u32::MAX => return Ok(Some((c & !KNOWN, c & KNOWN != 0))),
+            Some(_) => {}
+        }
+        if !store.enabled(d) {
+            return Ok(None);
+        }
+        // The context computes definitions the document may not read.
+        self.remembered = true;
+        let policy = self.policy;
+        let mut parts = Vec::with_capacity(plan.context.len());
+        for ir in &plan.context {
+            // A remembered definition is its context: a number.
+            if let Ir::Global(g) = ir {
+                if let Some(gdef) = policy.defs.get(*g as usize).filter(|g| g.params == 0) {
+                    if let Some((c, _)) = self.context(*g, gdef)? {
+                        parts.push(memo::Part::Context(c));
+                        continue;
+                    }
+                }
+            }
+            let v = self.eval(ir, &mut [])?;
+            if !v.is_portable() {
+                if let Some(slot) = self.contexts.get_mut(d as usize) {
+                    *slot = UNUSABLE;
+                }
+                if let Some(s) = self.store.as_mut() {
+                    s.unusable(d);
+                }
+                return Ok(None);
+            }
+            parts.push(memo::Part::Value(v));
+        }
+        let Some((c, known)) = self.store.as_mut().map(|s| s.context(d, parts)) else {
+            return Ok(None);
+        };
+        if let Some(slot) = self.contexts.get_mut(d as usize) {
+            *slot = if known { c | KNOWN } else { c };
+        }
+        Ok(Some((c, known)))
+    }
+
     /// A `let` of the innermost rule, evaluated on first read.
     fn let_value(&mut self, slot: u32, k: u32, frame: &mut [Value]) -> R<Value> {
         let Some(&(r, done)) = self.lets.last() else {
@@ -917,7 +1045,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 };
                 self.step(1)?;
                 let mut f = vec![Value::None; def.frame as usize];
-                let v = self.eval(&def.body, &mut f)?;
+                let v = self.apply(*d, def, 0, &mut f)?;
                 if let Some(slot) = self.memo.get_mut(*d as usize) {
                     *slot = Some(v.clone());
                 }
@@ -937,7 +1065,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                         *s = v;
                     }
                 }
-                let v = self.eval(&def.body, &mut f);
+                let v = self.apply(*d, def, args.len(), &mut f);
                 f.clear();
                 self.spare.push(f);
                 v?

@@ -1,6 +1,7 @@
 //! The checked policy: names resolved to slots and ids, types known,
 //! tables loaded and indexed. What `check` produces and `eval` runs.
 
+pub mod memo;
 pub mod types;
 pub mod value;
 
@@ -125,6 +126,8 @@ pub struct Def {
     pub frame: u32,
     pub body: Ir,
     pub ty: Type,
+    /// Remembered from one document to the next, on this context.
+    pub memo: Option<memo::MemoPlan>,
 }
 
 #[derive(Debug)]

@@ -202,6 +202,50 @@ impl Symbols {
     }
 }
 
+impl Value {
+    /// Equal and written the same: `==`, except that versions equal in
+    /// order but written differently (`5.1`, `5.1.0`) are not the same.
+    /// What a remembered value's context and arguments are compared with.
+    pub fn same(&self, other: &Value) -> bool {
+        let all = |a: &[Value], b: &[Value]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+        };
+        match (self, other) {
+            (Value::Version(a), Value::Version(b)) => Arc::ptr_eq(a, b) || a.text() == b.text(),
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || all(&a.items, &b.items),
+            (Value::Record(a), Value::Record(b)) => Arc::ptr_eq(a, b) || all(&a.fields, &b.fields),
+            (Value::Map(a), Value::Map(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.entries.len() == b.entries.len()
+                        && a.entries
+                            .iter()
+                            .zip(&b.entries)
+                            .all(|((k, v), (l, w))| k.same(l) && v.same(w)))
+            }
+            _ => self == other,
+        }
+    }
+
+    /// Holds nothing read from the evaluated document (whose origins point
+    /// into it): a value another document may reuse. The registry's values
+    /// are the same for every document of a run.
+    pub fn is_portable(&self) -> bool {
+        let from_input = |o: Option<Origin>| o.is_some_and(|o| o.doc == DocRef::Input);
+        let from_registry = |o: Option<Origin>| o.is_some_and(|o| o.doc == DocRef::Registry);
+        match self {
+            _ if from_registry(self.origin()) => true,
+            _ if from_input(self.origin()) => false,
+            Value::List(l) => l.items.iter().all(Value::is_portable),
+            Value::Record(r) => r.fields.iter().all(Value::is_portable),
+            Value::Map(m) => m
+                .entries
+                .iter()
+                .all(|(k, v)| k.is_portable() && v.is_portable()),
+            _ => true,
+        }
+    }
+}
+
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {

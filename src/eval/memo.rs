@@ -1,0 +1,317 @@
+//! Values of definitions remembered from one document to the next of a run
+//! (which definitions, and on what context: `ir::memo`).
+//!
+//! Each worker thread has its own store, so the hot path takes no shared
+//! lock. Remembering never changes a report: a definition's value is a
+//! function of its context and its arguments, both compared exactly
+//! (versions as written, not only as ordered), and a value holding facts of
+//! its document (with their places, for `at`) is never kept. A remembered
+//! value charges the steps its computation took, so a document stays
+//! within the same budget; when a document runs out of steps with
+//! remembered values, the evaluator starts it again without them.
+
+use crate::ir::{DefId, Value};
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+/// Past this (approximate bytes), a store is emptied before the next
+/// document: a batch's memory stays flat however many contexts it meets.
+const MAX_WEIGHT: usize = 8 << 20;
+
+/// Contexts, then lookups, of a definition before its reuse is judged.
+const TRIAL: u32 = 512;
+
+/// The remembered values of a run: one store per worker thread.
+pub struct Memo {
+    stores: Box<[Mutex<Store>]>,
+}
+
+impl Memo {
+    /// For a run on `threads` worker threads.
+    pub fn new(threads: usize) -> Memo {
+        Memo {
+            stores: (0..threads.max(1))
+                .map(|_| Mutex::new(Store::default()))
+                .collect(),
+        }
+    }
+
+    /// This thread's store; `None` when another holds it (a thread outside
+    /// the run's pool), and the document is evaluated without.
+    pub(crate) fn store(&self) -> Option<MutexGuard<'_, Store>> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.stores.len().max(1);
+        self.stores.get(i)?.try_lock().ok()
+    }
+}
+
+/// A part of a context: a value, or the context of a remembered
+/// definition (which decides its value, and is cheaper to compare).
+pub(crate) enum Part {
+    Value(Value),
+    Context(u32),
+}
+
+impl Part {
+    fn same(&self, other: &Part) -> bool {
+        match (self, other) {
+            (Part::Value(a), Part::Value(b)) => a.same(b),
+            (Part::Context(a), Part::Context(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Hash for Part {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Part::Value(v) => v.hash(state),
+            Part::Context(c) => {
+                state.write_u8(0xff);
+                c.hash(state)
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Store {
+    /// Contexts by hash of their definition and parts: numbers in `slab`.
+    index: FxHashMap<u64, Vec<u32>>,
+    slab: Vec<Context>,
+    stats: Vec<Stats>,
+    weight: usize,
+}
+
+/// A definition's context, and its values there by arguments: the values
+/// one document reads lie together.
+struct Context {
+    def: DefId,
+    parts: Box<[Part]>,
+    /// By hash of the arguments; one entry a hash (a collision replaces).
+    values: FxHashMap<u64, Entry>,
+    /// Read since the store was last trimmed.
+    used: bool,
+}
+
+struct Entry {
+    args: Args,
+    value: Value,
+    steps: u64,
+}
+
+/// A call's arguments; most definitions take one, held without a box.
+pub(crate) enum Args {
+    One(Value),
+    Many(Box<[Value]>),
+}
+
+impl Args {
+    pub(crate) fn new(args: &[Value]) -> Args {
+        match args {
+            [one] => Args::One(one.clone()),
+            _ => Args::Many(args.into()),
+        }
+    }
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Args::One(v) => std::slice::from_ref(v),
+            Args::Many(vs) => vs,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Stats {
+    /// Documents that computed a context, and those that found it known.
+    contexts: u32,
+    known: u32,
+    /// Lookups in known contexts, and those that found a value.
+    lookups: u32,
+    hits: u32,
+    /// Rarely found again (each document its own context): computed
+    /// afresh for the rest of the run, without the cost of a context.
+    off: bool,
+}
+
+impl Store {
+    /// Called before each document (context numbers are only valid within
+    /// one): a full store keeps the contexts read since it was last
+    /// trimmed, or, when they alone fill it, none.
+    pub(crate) fn start_document(&mut self) {
+        if self.weight <= MAX_WEIGHT {
+            return;
+        }
+        let mut slab = std::mem::take(&mut self.slab);
+        slab.retain(|c| c.used);
+        let kept: usize = slab.iter().map(Context::weight).sum();
+        if kept > MAX_WEIGHT / 2 {
+            slab.clear();
+        }
+        self.index.clear();
+        self.weight = 0;
+        for mut c in slab {
+            c.used = false;
+            self.weight += c.weight();
+            let id = self.slab.len() as u32;
+            self.index
+                .entry(parts_hash(c.def, &c.parts))
+                .or_default()
+                .push(id);
+            self.slab.push(c);
+        }
+    }
+
+    pub(crate) fn enabled(&self, d: DefId) -> bool {
+        self.stats.get(d as usize).is_none_or(|s| !s.off)
+    }
+
+    fn stats(&mut self, d: DefId) -> Option<&mut Stats> {
+        if self.stats.len() <= d as usize {
+            self.stats.resize(d as usize + 1, Stats::default());
+        }
+        self.stats.get_mut(d as usize)
+    }
+
+    /// A document could not use `d` (its context holds the document's
+    /// facts): counted as a context never seen.
+    pub(crate) fn unusable(&mut self, d: DefId) {
+        self.count_context(d, false);
+    }
+
+    fn count_context(&mut self, d: DefId, known: bool) {
+        if let Some(s) = self.stats(d) {
+            s.contexts += 1;
+            s.known += u32::from(known);
+            // Each document its own context: nothing to reuse.
+            if s.contexts == TRIAL && s.known < TRIAL / 8 {
+                s.off = true;
+            }
+        }
+    }
+
+    /// The number of `d`'s context `parts`, the same for the same parts,
+    /// and whether an earlier document had it (else nothing can be found
+    /// in it yet).
+    pub(crate) fn context(&mut self, d: DefId, parts: Vec<Part>) -> (u32, bool) {
+        let h = parts_hash(d, &parts);
+        let slab = &self.slab;
+        let found = self.index.get(&h).and_then(|ids| {
+            ids.iter().copied().find(|&id| {
+                slab.get(id as usize).is_some_and(|c| {
+                    c.def == d
+                        && c.parts.len() == parts.len()
+                        && c.parts.iter().zip(&parts).all(|(a, b)| a.same(b))
+                })
+            })
+        });
+        self.count_context(d, found.is_some());
+        if let Some(id) = found {
+            if let Some(c) = self.slab.get_mut(id as usize) {
+                c.used = true;
+            }
+            return (id, true);
+        }
+        let id = self.slab.len() as u32;
+        let context = Context {
+            def: d,
+            parts: parts.into_boxed_slice(),
+            values: FxHashMap::default(),
+            used: true,
+        };
+        self.weight += context.weight();
+        self.slab.push(context);
+        self.index.entry(h).or_default().push(id);
+        (id, false)
+    }
+
+    /// The value on `args` in context `c`, with the steps it took.
+    pub(crate) fn get(&mut self, d: DefId, c: u32, args: &[Value]) -> Option<(Value, u64)> {
+        let found = self
+            .slab
+            .get(c as usize)
+            .and_then(|c| c.values.get(&args_hash(args)))
+            .filter(|e| {
+                let held = e.args.as_slice();
+                held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
+            })
+            .map(|e| (e.value.clone(), e.steps));
+        if let Some(s) = self.stats(d) {
+            s.lookups += 1;
+            s.hits += u32::from(found.is_some());
+            // Known contexts, but other arguments each time.
+            if s.lookups == 2 * TRIAL && s.hits < TRIAL / 2 {
+                s.off = true;
+            }
+        }
+        found
+    }
+
+    /// Remember `value` on `args` in context `c`, unless either holds facts
+    /// of its document.
+    pub(crate) fn put(&mut self, c: u32, args: Args, value: &Value, steps: u64) {
+        if !value.is_portable() || !args.as_slice().iter().all(Value::is_portable) {
+            return;
+        }
+        let Some(context) = self.slab.get_mut(c as usize) else {
+            return;
+        };
+        let entry = Entry {
+            args,
+            value: value.clone(),
+            steps,
+        };
+        self.weight += entry.weight();
+        context
+            .values
+            .insert(args_hash(entry.args.as_slice()), entry);
+    }
+}
+
+impl Context {
+    fn weight(&self) -> usize {
+        let parts: usize = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Value(v) => weight(v),
+                Part::Context(_) => 16,
+            })
+            .sum();
+        128 + parts + self.values.values().map(Entry::weight).sum::<usize>()
+    }
+}
+
+impl Entry {
+    fn weight(&self) -> usize {
+        let args = match &self.args {
+            Args::One(v) => weight(v) - 16,
+            Args::Many(vs) => vs.iter().map(weight).sum(),
+        };
+        48 + weight(&self.value) + args
+    }
+}
+
+fn parts_hash(d: DefId, parts: &[Part]) -> u64 {
+    let mut h = FxHasher::default();
+    d.hash(&mut h);
+    parts.hash(&mut h);
+    h.finish()
+}
+
+fn args_hash(args: &[Value]) -> u64 {
+    let mut h = FxHasher::default();
+    args.hash(&mut h);
+    h.finish()
+}
+
+/// About what a value held by a store costs: its own list, not what it
+/// shares with others (records of the registry, table rows).
+fn weight(v: &Value) -> usize {
+    16 + match v {
+        Value::List(l) => 16 * l.items.len(),
+        Value::Record(r) => 16 * r.fields.len(),
+        Value::Map(m) => 32 * m.entries.len(),
+        _ => 0,
+    }
+}

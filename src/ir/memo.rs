@@ -1,0 +1,168 @@
+//! Which definitions a run may remember from one document to the next, and
+//! what their value depends on. Decided once, when the policy is checked;
+//! the evaluator keeps the values (`eval::memo`).
+//!
+//! A definition reads its parameters, tables, the registry (all the same
+//! for every document of a run) and a few values of the document: other
+//! definitions, fields of inputs, the evaluation date. Those values, its
+//! context, computed once a document, with its arguments, decide its value.
+//! Documents of a batch share most contexts (the same dispositif, the same
+//! root's dispositif), so a query a definition makes item by item is made
+//! once a run instead of once a document.
+
+use super::{Access, Def, DefId, InputDef, Ir};
+
+/// What a remembered definition's value depends on, besides its arguments:
+/// expressions of the document that read no local, each a definition or an
+/// input with a path of fields under it.
+#[derive(Debug)]
+pub struct MemoPlan {
+    pub context: Vec<Ir>,
+}
+
+/// Where a context expression starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    Global(DefId),
+    Input(u32),
+    AsOf,
+}
+
+/// What scanning a definition's body found.
+#[derive(Clone, Debug, Default)]
+struct Scan {
+    /// Reads nothing a context cannot hold (a rule's outcome, a `let`).
+    pure: bool,
+    /// Goes over a list (a query, a quantifier, a table): worth
+    /// remembering; a body without one is cheaper to compute again.
+    loops: bool,
+    context: Vec<(Base, Vec<Access>)>,
+}
+
+/// A plan for each definition (by id): `None` for those computed afresh.
+pub fn plan(defs: &[Def], inputs: &[InputDef]) -> Vec<Option<MemoPlan>> {
+    let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
+    (0..defs.len())
+        .map(|d| {
+            let s = scan_def(d as DefId, defs, inputs, &mut scans);
+            (s.pure && s.loops).then(|| MemoPlan {
+                context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+            })
+        })
+        .collect()
+}
+
+fn scan_def(d: DefId, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>]) -> Scan {
+    if let Some(Some(s)) = scans.get(d as usize) {
+        return s.clone();
+    }
+    // The checker refuses recursive definitions; should one get here, it
+    // is computed afresh.
+    if let Some(slot) = scans.get_mut(d as usize) {
+        *slot = Some(Scan::default());
+    }
+    let mut s = Scan {
+        pure: true,
+        ..Scan::default()
+    };
+    if let Some(def) = defs.get(d as usize) {
+        scan(&def.body, defs, inputs, scans, &mut s);
+    }
+    if let Some(slot) = scans.get_mut(d as usize) {
+        *slot = Some(s.clone());
+    }
+    s
+}
+
+fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], s: &mut Scan) {
+    let registry = |i: u32| inputs.get(i as usize).is_some_and(|x| x.registry);
+    let add = |s: &mut Scan, base: Base, path: Vec<Access>| {
+        if !s.context.iter().any(|(b, p)| *b == base && *p == path) {
+            s.context.push((base, path));
+        }
+    };
+    match ir {
+        Ir::Const(_) | Ir::Local(_) => {}
+        Ir::Table(_) => s.loops = true,
+        Ir::LetRef(..) | Ir::Fires(..) => s.pure = false,
+        Ir::Global(d) => add(s, Base::Global(*d), Vec::new()),
+        // The registry is the same for every document of a run.
+        Ir::Input(i) if registry(*i) => {}
+        Ir::Input(i) => add(s, Base::Input(*i), Vec::new()),
+        Ir::AsOf => add(s, Base::AsOf, Vec::new()),
+        Ir::Field(base, access) => {
+            // A path of fields over a definition or an input is one
+            // context value: `racine.dispositif`, not all of `racine`.
+            let mut path = vec![*access];
+            let mut cur: &Ir = base;
+            while let Ir::Field(b, a) = cur {
+                path.push(*a);
+                cur = b;
+            }
+            path.reverse();
+            match cur {
+                Ir::Global(d) => add(s, Base::Global(*d), path),
+                Ir::Input(i) if registry(*i) => {}
+                Ir::Input(i) => add(s, Base::Input(*i), path),
+                other => scan(other, defs, inputs, scans, s),
+            }
+        }
+        Ir::Call(d, args) => {
+            for a in args {
+                scan(a, defs, inputs, scans, s);
+            }
+            let inner = scan_def(*d, defs, inputs, scans);
+            s.pure &= inner.pure;
+            s.loops |= inner.loops;
+            for (b, p) in inner.context {
+                add(s, b, p);
+            }
+        }
+        Ir::Where {
+            src, cond, lookup, ..
+        } => {
+            s.loops = true;
+            scan(src, defs, inputs, scans, s);
+            if let Some(c) = cond {
+                scan(c, defs, inputs, scans, s);
+            }
+            for (k, _) in lookup.iter().flat_map(|l| &l.key) {
+                scan(k, defs, inputs, scans, s);
+            }
+        }
+        Ir::Quant { src, body, .. } => {
+            s.loops = true;
+            scan(src, defs, inputs, scans, s);
+            scan(body, defs, inputs, scans, s);
+        }
+        Ir::Not(a) => scan(a, defs, inputs, scans, s),
+        Ir::If(a, b, c) => {
+            for x in [a, b, c] {
+                scan(x, defs, inputs, scans, s);
+            }
+        }
+        Ir::Cmp(_, a, b)
+        | Ir::In(a, b, _)
+        | Ir::AddInt(a, b, _)
+        | Ir::Concat(a, b)
+        | Ir::Minus(a, b) => {
+            scan(a, defs, inputs, scans, s);
+            scan(b, defs, inputs, scans, s);
+        }
+        Ir::And(xs) | Ir::Or(xs) | Ir::List(xs) | Ir::Record(_, xs) | Ir::Builtin(_, xs) => {
+            for x in xs {
+                scan(x, defs, inputs, scans, s);
+            }
+        }
+    }
+}
+
+/// The expression that reads a context value.
+fn rebuild(base: Base, path: &[Access]) -> Ir {
+    let start = match base {
+        Base::Global(d) => Ir::Global(d),
+        Base::Input(i) => Ir::Input(i),
+        Base::AsOf => Ir::AsOf,
+    };
+    path.iter().fold(start, |ir, a| Ir::Field(Box::new(ir), *a))
+}
