@@ -304,9 +304,9 @@ fn eval_command(
             match cx.format {
                 batch::Format::Json => json_items.push(r.stdout),
                 batch::Format::Ndjson => {
-                    let mut line = r.stdout;
-                    line.push('\n');
-                    if out.write_all(line.as_bytes()).is_err() {
+                    // Two writes: a report is not copied to add its newline.
+                    let written = out.write_all(r.stdout.as_bytes());
+                    if written.and_then(|()| out.write_all(b"\n")).is_err() {
                         *failed_write = true;
                     }
                 }

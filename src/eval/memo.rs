@@ -88,8 +88,14 @@ pub(crate) struct Store {
 struct Context {
     def: DefId,
     parts: Box<[Part]>,
-    /// By hash of the arguments; one entry a hash (a collision replaces).
-    values: FxHashMap<u64, Entry>,
+    /// In the order they were computed: the next document of this context
+    /// usually asks for them in the same order.
+    entries: Vec<Entry>,
+    /// Positions in `entries` by hash of the arguments; one a hash (a
+    /// collision replaces).
+    positions: FxHashMap<u64, u32>,
+    /// Where the next lookup is expected: after the last one found.
+    next: u32,
     /// Read since the store was last trimmed.
     used: bool,
 }
@@ -216,7 +222,9 @@ impl Store {
         let context = Context {
             def: d,
             parts: parts.into_boxed_slice(),
-            values: FxHashMap::default(),
+            entries: Vec::new(),
+            positions: FxHashMap::default(),
+            next: 0,
             used: true,
         };
         self.weight += context.weight();
@@ -227,15 +235,7 @@ impl Store {
 
     /// The value on `args` in context `c`, with the steps it took.
     pub(crate) fn get(&mut self, d: DefId, c: u32, args: &[Value]) -> Option<(Value, u64)> {
-        let found = self
-            .slab
-            .get(c as usize)
-            .and_then(|c| c.values.get(&args_hash(args)))
-            .filter(|e| {
-                let held = e.args.as_slice();
-                held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
-            })
-            .map(|e| (e.value.clone(), e.steps));
+        let found = self.slab.get_mut(c as usize).and_then(|c| c.find(args));
         if let Some(s) = self.stats(d) {
             s.lookups += 1;
             s.hits += u32::from(found.is_some());
@@ -261,14 +261,34 @@ impl Store {
             value: value.clone(),
             steps,
         };
-        self.weight += entry.weight();
+        self.weight += entry.weight() + 12;
+        let at = context.entries.len() as u32;
         context
-            .values
-            .insert(args_hash(entry.args.as_slice()), entry);
+            .positions
+            .insert(args_hash(entry.args.as_slice()), at);
+        context.entries.push(entry);
+        context.next = at + 1;
     }
 }
 
 impl Context {
+    /// The entry for `args`: the one after the last found when it is
+    /// (documents of a context go over the same items in the same order),
+    /// else by hash.
+    fn find(&mut self, args: &[Value]) -> Option<(Value, u64)> {
+        let matches = |e: &Entry| {
+            let held = e.args.as_slice();
+            held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
+        };
+        let at = match self.entries.get(self.next as usize) {
+            Some(e) if matches(e) => self.next,
+            _ => *self.positions.get(&args_hash(args))?,
+        };
+        let e = self.entries.get(at as usize).filter(|e| matches(e))?;
+        self.next = at + 1;
+        Some((e.value.clone(), e.steps))
+    }
+
     fn weight(&self) -> usize {
         let parts: usize = self
             .parts
@@ -278,7 +298,7 @@ impl Context {
                 Part::Context(_) => 16,
             })
             .sum();
-        128 + parts + self.values.values().map(Entry::weight).sum::<usize>()
+        128 + parts + self.entries.iter().map(|e| e.weight() + 12).sum::<usize>()
     }
 }
 
