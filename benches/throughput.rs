@@ -1,7 +1,8 @@
 //! `cargo bench`: how fast regle evaluates the Ségur policy on generated
 //! corpora (`benches/gen_corpus.py`, seed 7). Prints, for this machine:
 //! policy load + check time; evaluation throughput (candidacies per second,
-//! JSON in, NDJSON reports out) on one thread and on every core;
+//! JSON in, NDJSON reports out) on one thread and on every core, and on one
+//! thread computing every definition afresh (`--no-memo`);
 //! per-candidacy latency p50/p99; the whole binary's peak memory streaming
 //! 100,000 candidacies. Set `REGLE_BENCH_N` to change the corpus size
 //! (default 20,000). Needs python3 for the generator.
@@ -9,14 +10,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use regle::batch::{self, Context, DocStream, Format};
-
-// The binary's allocator, so that the figures are the binary's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use regle::eval::Memo;
 use regle::facts::tree::Limits;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn corpus(n: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("regle-bench-{n}-7"));
@@ -78,7 +80,7 @@ fn main() {
     let indexes = regle::eval::index_registry(&policy, &registry);
     drop(tree);
     let registry_doc = regle::facts::Reparsed::new(src, false, limits);
-    let cx = Context {
+    let mut cx = Context {
         policy: &policy,
         registry: &registry,
         registry_doc: Some(&registry_doc),
@@ -91,16 +93,24 @@ fn main() {
     };
     let facts = [dir.join("candidacies.ndjson")];
 
-    // Throughput, one thread then every core: read, evaluate, render.
-    for (label, pool) in [
-        ("1 thread", None),
+    // Throughput, one thread then every core: read, evaluate, render. Each
+    // run remembers definitions afresh, as a run of the binary does; one
+    // without (`--no-memo`) for comparison.
+    for (label, pool, memo) in [
+        ("1 thread", None, true),
+        ("1 thread, --no-memo", None, false),
         (
             "all cores",
             Some(rayon::ThreadPoolBuilder::new().build().unwrap()),
+            true,
         ),
     ] {
+        let threads = pool
+            .as_ref()
+            .map_or(1, rayon::ThreadPool::current_num_threads);
         let mut runs = Vec::new();
         for _ in 0..3 {
+            cx.memo = memo.then(|| Memo::new(threads));
             let mut stream = DocStream::new(&facts, limits);
             let mut count = 0u64;
             let mut bytes = 0usize;
@@ -121,7 +131,8 @@ fn main() {
         );
     }
 
-    // Latency per candidacy, one thread.
+    // Latency per candidacy, one thread, in one pass as a run makes it.
+    cx.memo = Some(Memo::new(1));
     let mut lat = Vec::with_capacity(n);
     for doc in DocStream::new(&facts, limits) {
         let t = Instant::now();

@@ -261,13 +261,15 @@ impl Store {
             value: value.clone(),
             steps,
         };
-        self.weight += entry.weight() + 12;
+        let before = context.table_weight();
+        self.weight += entry.heap_weight();
         let at = context.entries.len() as u32;
         context
             .positions
             .insert(args_hash(entry.args.as_slice()), at);
         context.entries.push(entry);
         context.next = at + 1;
+        self.weight += context.table_weight() - before;
     }
 }
 
@@ -298,17 +300,25 @@ impl Context {
                 Part::Context(_) => 16,
             })
             .sum();
-        128 + parts + self.entries.iter().map(|e| e.weight() + 12).sum::<usize>()
+        128 + parts
+            + self.table_weight()
+            + self.entries.iter().map(Entry::heap_weight).sum::<usize>()
+    }
+
+    /// What its two tables hold, grown ahead of need.
+    fn table_weight(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry>() + self.positions.capacity() * 17
     }
 }
 
 impl Entry {
-    fn weight(&self) -> usize {
+    /// What it holds outside the table: its lists, its boxed arguments.
+    fn heap_weight(&self) -> usize {
         let args = match &self.args {
             Args::One(v) => weight(v) - 16,
             Args::Many(vs) => vs.iter().map(weight).sum(),
         };
-        48 + weight(&self.value) + args
+        weight(&self.value) - 16 + args
     }
 }
 
@@ -325,13 +335,14 @@ fn args_hash(args: &[Value]) -> u64 {
     h.finish()
 }
 
-/// About what a value held by a store costs: its own list, not what it
-/// shares with others (records of the registry, table rows).
+/// About what a value held by a store costs, in bytes: itself and its
+/// collection (a record of the registry counts, though it is shared).
 fn weight(v: &Value) -> usize {
     16 + match v {
-        Value::List(l) => 16 * l.items.len(),
-        Value::Record(r) => 16 * r.fields.len(),
-        Value::Map(m) => 32 * m.entries.len(),
+        Value::List(l) if l.items.is_empty() => 0,
+        Value::List(l) => 72 + 16 * l.items.len(),
+        Value::Record(r) => 56 + 16 * r.fields.len(),
+        Value::Map(m) => 56 + 32 * m.entries.len(),
         _ => 0,
     }
 }
