@@ -148,18 +148,32 @@ impl Store {
         if self.weight <= MAX_WEIGHT {
             return;
         }
-        let mut slab = std::mem::take(&mut self.slab);
-        slab.retain(|c| c.used);
-        let kept: usize = slab.iter().map(Context::weight).sum();
-        if kept > MAX_WEIGHT / 2 {
-            slab.clear();
-        }
+        let old = std::mem::take(&mut self.slab);
+        let kept: usize = old.iter().filter(|c| c.used).map(Context::weight).sum();
+        let keep_any = kept <= MAX_WEIGHT / 2;
+        // Old number to new, for the parts that name another context (an
+        // earlier one: a context's parts are computed before it is made).
+        let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(old.len());
         self.index.clear();
         self.weight = 0;
-        for mut c in slab {
+        for mut c in old {
+            let mut keep = keep_any && c.used;
+            for p in c.parts.iter_mut() {
+                if let Part::Context(n) = p {
+                    match renumbered.get(*n as usize).copied().flatten() {
+                        Some(m) => *n = m,
+                        None => keep = false,
+                    }
+                }
+            }
+            if !keep {
+                renumbered.push(None);
+                continue;
+            }
             c.used = false;
-            self.weight += c.weight();
             let id = self.slab.len() as u32;
+            renumbered.push(Some(id));
+            self.weight += c.weight();
             self.index
                 .entry(parts_hash(c.def, &c.parts))
                 .or_default()
@@ -344,5 +358,74 @@ fn weight(v: &Value) -> usize {
         Value::Record(r) => 56 + 16 * r.fields.len(),
         Value::Map(m) => 56 + 32 * m.entries.len(),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimming keeps the contexts read since the last trim and numbers
+    /// them anew: a context naming another follows its new number, and
+    /// goes when the other goes.
+    #[test]
+    fn trimming_renumbers_the_contexts_that_name_others() {
+        let mut store = Store::default();
+        let int = |i| Part::Value(Value::Int(i));
+        assert_eq!(store.context(0, vec![int(1)]), (0, false));
+        assert_eq!(store.context(0, vec![int(2)]), (1, false));
+        assert_eq!(store.context(1, vec![Part::Context(1)]), (2, false));
+        assert_eq!(store.context(1, vec![Part::Context(0)]), (3, false));
+        store.put(2, Args::new(&[Value::Int(7)]), &Value::Int(49), 3);
+        if let Some(first) = store.slab.get_mut(0) {
+            first.used = false;
+        }
+        store.weight = MAX_WEIGHT + 1;
+        store.start_document();
+        assert_eq!(
+            store.slab.len(),
+            2,
+            "the unread context and the one naming it go"
+        );
+        assert_eq!(store.context(0, vec![int(2)]), (0, true));
+        assert_eq!(store.context(1, vec![Part::Context(0)]), (1, true));
+        assert_eq!(store.get(1, 1, &[Value::Int(7)]), Some((Value::Int(49), 3)));
+        assert_eq!(store.context(0, vec![int(1)]), (2, false), "gone");
+        assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
+    }
+
+    /// A value is found in the order it was computed, or by its hash; a
+    /// value holding the document's facts is not kept.
+    #[test]
+    fn values_are_found_in_order_or_by_hash_and_facts_are_not_kept() {
+        let mut store = Store::default();
+        let (c, known) = store.context(0, Vec::new());
+        assert!(!known);
+        for i in 0..4 {
+            store.put(c, Args::new(&[Value::Int(i)]), &Value::Int(i * 10), 1);
+        }
+        assert_eq!(
+            store.get(0, c, &[Value::Int(2)]).map(|v| v.0),
+            Some(Value::Int(20))
+        );
+        assert_eq!(
+            store.get(0, c, &[Value::Int(3)]).map(|v| v.0),
+            Some(Value::Int(30))
+        );
+        assert_eq!(
+            store.get(0, c, &[Value::Int(0)]).map(|v| v.0),
+            Some(Value::Int(0))
+        );
+        assert_eq!(store.get(0, c, &[Value::Int(9)]), None);
+        let fact = Value::List(std::sync::Arc::new(crate::ir::value::List {
+            items: vec![Value::Int(1)],
+            origin: Some(crate::ir::value::Origin {
+                doc: crate::ir::value::DocRef::Input,
+                node: 3,
+            }),
+            lookup: std::sync::OnceLock::new(),
+        }));
+        store.put(c, Args::new(&[Value::Int(5)]), &fact, 1);
+        assert_eq!(store.get(0, c, &[Value::Int(5)]), None);
     }
 }
