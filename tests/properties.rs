@@ -44,9 +44,10 @@ fn shipped() -> &'static Loaded {
     L.get_or_init(|| load(Path::new("policies/segur-v2")))
 }
 
-/// The JSON report for one facts text (`kind` says how to read it).
-fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
-    let cx = Context {
+/// What every document of a run shares: the shipped policy, the rules'
+/// registry, 2026-05-20, JSON reports, nothing remembered.
+fn context(l: &Loaded) -> Context<'_> {
+    Context {
         policy: &l.policy,
         registry: &l.registry,
         registry_doc: Some(&l.registry_doc),
@@ -56,10 +57,19 @@ fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
         color: false,
         color_errors: false,
         memo: None,
-    };
+    }
+}
+
+/// The JSON report for one facts text (`kind` says how to read it).
+fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
+    report_in(&context(l), text, kind)
+}
+
+/// The same, in the run `cx`.
+fn report_in(cx: &Context, text: &str, kind: batch::Kind) -> String {
     let source: Source = SourceFile::new("case", text);
     batch::evaluate_doc(
-        &cx,
+        cx,
         Doc {
             source,
             line: None,
@@ -67,6 +77,43 @@ fn report(l: &Loaded, text: &str, kind: batch::Kind) -> String {
         },
     )
     .stdout
+}
+
+/// Every per-rule case, evaluated in one run on one thread whose store of
+/// remembered definitions is small enough to be trimmed every few documents
+/// (forwards, then backwards; several sizes): the same reports as computing
+/// each afresh.
+#[test]
+fn remembered_values_trimmed_every_few_documents_change_no_report() {
+    let l = shipped();
+    let mut texts: Vec<String> = std::fs::read_dir("tests/rules")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("registry.yaml"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .filter(|t| t.contains("# as-of: 2026-05-20"))
+        .collect();
+    texts.sort();
+    assert!(texts.len() > 50);
+    let fresh: Vec<String> = texts
+        .iter()
+        .map(|t| report_in(&context(l), t, batch::Kind::Yaml))
+        .collect();
+    for limit in [2_000, 20_000, 60_000, 200_000] {
+        let cx = Context {
+            memo: Some(regle::eval::Memo::with_limit(1, limit)),
+            ..context(l)
+        };
+        let order: Vec<usize> = (0..texts.len()).chain((0..texts.len()).rev()).collect();
+        for i in order {
+            assert_eq!(
+                report_in(&cx, &texts[i], batch::Kind::Yaml),
+                fresh[i],
+                "limit {limit}: {}",
+                texts[i]
+            );
+        }
+    }
 }
 
 /// The shared cases, as JSON values.

@@ -15,9 +15,9 @@ use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
-/// Past this (approximate bytes), a store is emptied before the next
+/// Past this (approximate bytes), a store is trimmed before the next
 /// document: a batch's memory stays flat however many contexts it meets.
-const MAX_WEIGHT: usize = 8 << 20;
+pub const STORE_LIMIT: usize = 8 << 20;
 
 /// Contexts, then lookups, of a definition before its reuse is judged.
 const TRIAL: u32 = 512;
@@ -30,9 +30,19 @@ pub struct Memo {
 impl Memo {
     /// For a run on `threads` worker threads.
     pub fn new(threads: usize) -> Memo {
+        Memo::with_limit(threads, STORE_LIMIT)
+    }
+
+    /// With stores trimmed past `limit` bytes (about).
+    pub fn with_limit(threads: usize, limit: usize) -> Memo {
         Memo {
             stores: (0..threads.max(1))
-                .map(|_| Mutex::new(Store::default()))
+                .map(|_| {
+                    Mutex::new(Store {
+                        limit,
+                        ..Store::default()
+                    })
+                })
                 .collect(),
         }
     }
@@ -81,6 +91,7 @@ pub(crate) struct Store {
     slab: Vec<Context>,
     stats: Vec<Stats>,
     weight: usize,
+    limit: usize,
 }
 
 /// A definition's context, and its values there by arguments: the values
@@ -145,12 +156,12 @@ impl Store {
     /// one): a full store keeps the contexts read since it was last
     /// trimmed, or, when they alone fill it, none.
     pub(crate) fn start_document(&mut self) {
-        if self.weight <= MAX_WEIGHT {
+        if self.weight <= self.limit {
             return;
         }
         let old = std::mem::take(&mut self.slab);
         let kept: usize = old.iter().filter(|c| c.used).map(Context::weight).sum();
-        let keep_any = kept <= MAX_WEIGHT / 2;
+        let keep_any = kept <= self.limit / 2;
         // Old number to new, for the parts that name another context (an
         // earlier one: a context's parts are computed before it is made).
         let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(old.len());
@@ -370,7 +381,10 @@ mod tests {
     /// goes when the other goes.
     #[test]
     fn trimming_renumbers_the_contexts_that_name_others() {
-        let mut store = Store::default();
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
         let int = |i| Part::Value(Value::Int(i));
         assert_eq!(store.context(0, vec![int(1)]), (0, false));
         assert_eq!(store.context(0, vec![int(2)]), (1, false));
@@ -380,7 +394,7 @@ mod tests {
         if let Some(first) = store.slab.get_mut(0) {
             first.used = false;
         }
-        store.weight = MAX_WEIGHT + 1;
+        store.weight = STORE_LIMIT + 1;
         store.start_document();
         assert_eq!(
             store.slab.len(),
