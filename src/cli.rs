@@ -240,14 +240,12 @@ fn eval_command(
         (Some(_), false) | (None, false) => {}
     }
     let registry_indexes = crate::eval::index_registry(policy, &base_inputs);
-    // `--jobs 1` evaluates on this thread; otherwise a pool of that many (0: one per core).
-    let pool = match jobs {
-        Some(1) => None,
-        n => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.unwrap_or(0))
-            .build()
-            .ok(),
-    };
+    // A pool of `--jobs` threads (0: one per core), with the stack evaluation needs.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .stack_size(crate::eval::STACK_SIZE)
+        .build()
+        .ok();
     let cx = batch::Context {
         policy,
         registry: &base_inputs,

@@ -125,6 +125,94 @@ fn policy_long_flat_chain_is_read_and_a_million_is_refused_by_size() {
     assert_eq!(codes(&run), vec!["regle::policy::too_large"]);
 }
 
+/// Chains of operators build expressions as deep as they are long:
+/// checking and evaluating them would exhaust the stack. Each kind is
+/// refused past the limit, with where and what to do.
+#[test]
+fn policy_long_operator_chains_are_refused_not_overflowed() {
+    let chains = [
+        (
+            "+",
+            format!("def d = {}\n", vec!["c.n"; 20_000].join(" + ")),
+        ),
+        ("fields", format!("def d = c{}\n", ".id".repeat(20_000))),
+        (
+            "where",
+            format!("def d = [1]{}\n", " where it > 0".repeat(20_000)),
+        ),
+        ("not", format!("def d = {}c.ok\n", "not ".repeat(20_000))),
+    ];
+    for (what, body) in chains {
+        let run = check_policy(format!("{HEAD}{body}").as_bytes());
+        let v = refused(&run);
+        assert_eq!(v[0]["code"], "regle::syntax::too_deep", "{what}");
+        assert_eq!(v[0]["line"], 7, "{what}");
+        assert!(v[0]["help"].as_str().unwrap().contains("def"), "{what}");
+    }
+    // Short of the limit, a chain is read and evaluated.
+    let d = dir("chain");
+    let p = d.join("p.regle");
+    let sum = vec!["c.n"; 200].join(" + ");
+    std::fs::write(
+        &p,
+        format!("{HEAD}rule R-1 \"s\" cite \"s\" when {sum} > 0 info \"{{{sum}}}\"\n"),
+    )
+    .unwrap();
+    let facts = d.join("c.json");
+    std::fs::write(
+        &facts,
+        r#"{"c": {"id": "x", "version": "1", "ok": true, "n": 2}}"#,
+    )
+    .unwrap();
+    let run = regle(
+        &[
+            "eval",
+            p.to_str().unwrap(),
+            facts.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"400\""), "{}", run.stdout);
+}
+
+/// A chain of definitions, each reading the next, recurses as deep when
+/// checked (declared last first) or evaluated (declared first first):
+/// refused at the definition where it gets too deep, in either order.
+#[test]
+fn policy_long_definition_chains_are_refused_in_either_order() {
+    let n = 5_000;
+    let mut defs: Vec<String> = (1..n)
+        .map(|i| format!("def d{i} = d{} where it > 0\n", i - 1))
+        .collect();
+    defs.insert(0, "def d0 = [c.n]\n".to_string());
+    let rule = format!(
+        "rule R-1 \"t\" cite \"t\" when exists(d{}) info \"t\"\n",
+        n - 1
+    );
+    for order in ["first first", "last first"] {
+        if order == "last first" {
+            defs.reverse();
+        }
+        let run = check_policy(format!("{HEAD}{rule}{}", defs.concat()).as_bytes());
+        let v = refused(&run);
+        let errors: Vec<&serde_json::Value> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{order}: one error, where the chain gets too deep"
+        );
+        assert_eq!(errors[0]["code"], "regle::check::too_deep", "{order}");
+    }
+}
+
 #[test]
 fn policy_unclosed_block_points_at_its_opening() {
     let run = check_policy(b"policy \"p\" {\n  version \"1\"\n\nrule R-1 \"t\" cite \"c\"\n");

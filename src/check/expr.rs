@@ -14,6 +14,15 @@ fn error() -> (Ir, Type) {
 
 impl Checker<'_> {
     pub(super) fn expr(&mut self, e: &Expr, scope: &mut Scope, src: &Source) -> (Ir, Type) {
+        // How deep checking recurses, definitions it checks on the way
+        // included (bounded in `def_type`).
+        self.expr_nesting += 1;
+        let r = self.expr_unnested(e, scope, src);
+        self.expr_nesting -= 1;
+        r
+    }
+
+    fn expr_unnested(&mut self, e: &Expr, scope: &mut Scope, src: &Source) -> (Ir, Type) {
         match &e.kind {
             ExprKind::Bool(b) => (Ir::Const(Value::Bool(*b)), Type::Bool),
             ExprKind::Int(i) => (Ir::Const(Value::Int(*i)), Type::Int),

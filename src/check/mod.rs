@@ -240,6 +240,12 @@ struct Checker<'a> {
     documents: Vec<DocumentDef>,
     document_ids: HashMap<String, u32>,
     defs: Vec<DefSlot<'a>>,
+    /// Definitions being checked, each waiting for one it reads, and the
+    /// expressions being checked, theirs included.
+    def_nesting: usize,
+    expr_nesting: usize,
+    /// Said once: the rest of a long chain is the same problem.
+    said_too_deep: bool,
     decision_decls: Vec<(&'a ast::DecisionDecl, Source)>,
     decision_ids: HashMap<String, u32>,
     decisions: Vec<Option<Decision>>,
@@ -257,6 +263,9 @@ impl<'a> Checker<'a> {
         let mut c = Checker {
             modules,
             diags,
+            def_nesting: 0,
+            expr_nesting: 0,
+            said_too_deep: false,
             policy_decl: None,
             types: HashMap::new(),
             enum_names: Vec::new(),
@@ -888,7 +897,46 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The type of definition `id`, checking it first if need be (and the
+    /// definitions it reads, each in turn).
     fn def_type(&mut self, id: DefId) -> Type {
+        let waiting = self
+            .defs
+            .get(id as usize)
+            .is_some_and(|s| matches!(s.state, DefState::Unchecked));
+        if waiting
+            && (self.def_nesting >= crate::ir::MAX_EVAL_DEPTH / 4
+                || self.expr_nesting >= crate::ir::MAX_EVAL_DEPTH)
+        {
+            // A chain of definitions each reading the next, declared
+            // before it: checked no deeper (evaluation would recurse as
+            // deep; see `ir::MAX_EVAL_DEPTH`).
+            if let Some(slot) = self.defs.get_mut(id as usize) {
+                slot.state = DefState::Done(Type::Error);
+                if std::mem::replace(&mut self.said_too_deep, true) {
+                    return Type::Error;
+                }
+                let d = too_deep_definitions(
+                    &slot.src,
+                    slot.decl.name.span,
+                    &format!(
+                        "`{}` is checked through more than {} definitions or {} nested operations",
+                        slot.decl.name.name,
+                        crate::ir::MAX_EVAL_DEPTH / 4,
+                        crate::ir::MAX_EVAL_DEPTH
+                    ),
+                );
+                self.diags.push(d);
+            }
+            return Type::Error;
+        }
+        self.def_nesting += 1;
+        let ty = self.check_def(id);
+        self.def_nesting -= 1;
+        ty
+    }
+
+    fn check_def(&mut self, id: DefId) -> Type {
         let Some(slot) = self.defs.get_mut(id as usize) else {
             return Type::Error;
         };
@@ -1610,10 +1658,41 @@ impl<'a> Checker<'a> {
         // Every rule slot gave a rule: indexes stay positions in `self.rules`
         // (the report orders by rule ID, not by this order).
         let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
+        let names: Vec<(Source, Span, String)> = self
+            .defs
+            .iter()
+            .map(|d| (d.src.clone(), d.decl.name.span, d.decl.name.name.clone()))
+            .collect();
+        let complete = self.defs.iter().all(|d| d.ir.is_some());
         let mut defs: Vec<Def> = self.defs.into_iter().filter_map(|d| d.ir).collect();
-        let plans = crate::ir::memo::plan(&defs, &self.inputs);
-        for (d, plan) in defs.iter_mut().zip(plans) {
-            d.memo = plan;
+        let mut too_deep = false;
+        if complete {
+            // Where a chain of definitions crosses the limit: the first
+            // past it, reading none past it.
+            let depths = crate::ir::eval_depths(&defs);
+            for (i, (def, depth)) in defs.iter().zip(&depths).enumerate() {
+                let mut read = Vec::new();
+                def.body.defs_read(&mut read);
+                let first = read.iter().all(|r| {
+                    depths.get(*r as usize).copied().unwrap_or(0) <= crate::ir::MAX_EVAL_DEPTH
+                });
+                if *depth > crate::ir::MAX_EVAL_DEPTH && first {
+                    if let Some((src, span, name)) = names.get(i) {
+                        let msg = format!(
+                            "`{name}` is computed through more than {} nested operations, definitions it reads included",
+                            crate::ir::MAX_EVAL_DEPTH
+                        );
+                        self.diags.push(too_deep_definitions(src, *span, &msg));
+                    }
+                    too_deep = true;
+                }
+            }
+        }
+        if !too_deep {
+            let plans = crate::ir::memo::plan(&defs, &self.inputs);
+            for (d, plan) in defs.iter_mut().zip(plans) {
+                d.memo = plan;
+            }
         }
         let mut decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
         for d in &mut decisions {
@@ -1989,3 +2068,11 @@ fn uses_local(ir: &Ir, slot: u32) -> bool {
 }
 
 mod expr;
+
+/// A definition evaluated through a chain of definitions too long for an
+/// evaluating thread's stack.
+fn too_deep_definitions(src: &Source, span: Span, message: &str) -> Diagnostic {
+    Diagnostic::error("regle::check::too_deep", message)
+        .at(src, span, "too deep")
+    .help("a long chain of definitions, each reading the next: compute it in fewer steps, or from a table")
+}

@@ -16,6 +16,11 @@ pub use memo::Memo;
 /// Most evaluation steps (loop iterations, calls) for one document.
 pub const MAX_STEPS: u64 = 50_000_000;
 
+/// The stack of a thread that evaluates: evaluation recurses at most
+/// `ir::MAX_EVAL_DEPTH` plus `syntax::MAX_EXPR_DEPTH` levels, a few hundred
+/// bytes to a few kilobytes each. Reserved, not used, beyond what it needs.
+pub const STACK_SIZE: usize = 64 << 20;
+
 /// What the evaluation of one input document decided.
 #[derive(Debug)]
 pub struct Report<'p> {

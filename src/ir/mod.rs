@@ -3,6 +3,48 @@
 
 pub mod memo;
 pub mod types;
+
+/// How deep evaluating a definition may recurse, through the definitions
+/// it reads: bounded so that no policy can exhaust an evaluating thread's
+/// stack.
+pub const MAX_EVAL_DEPTH: usize = 1024;
+
+/// Each definition's evaluation depth (`Ir::eval_depth` of its body, with
+/// those it reads), found without recursing from one definition to the
+/// next.
+pub fn eval_depths(defs: &[Def]) -> Vec<usize> {
+    // 0 not seen, 1 waiting for what it reads, 2 done.
+    let mut state = vec![0u8; defs.len()];
+    let mut depth = vec![0usize; defs.len()];
+    for root in 0..defs.len() {
+        let mut todo = vec![(root, false)];
+        while let Some((d, ready)) = todo.pop() {
+            let (Some(def), Some(&st)) = (defs.get(d), state.get(d)) else {
+                continue;
+            };
+            if ready {
+                let dd = def.body.eval_depth(&depth);
+                if let (Some(s), Some(x)) = (state.get_mut(d), depth.get_mut(d)) {
+                    *s = 2;
+                    *x = dd;
+                }
+            } else if st == 0 {
+                if let Some(s) = state.get_mut(d) {
+                    *s = 1;
+                }
+                todo.push((d, true));
+                let mut read = Vec::new();
+                def.body.defs_read(&mut read);
+                for r in read {
+                    if state.get(r as usize) == Some(&0) {
+                        todo.push((r as usize, false));
+                    }
+                }
+            }
+        }
+    }
+    depth
+}
 pub mod value;
 
 use crate::diag::Severity;
@@ -161,6 +203,75 @@ pub struct LineHead {
 }
 
 impl Ir {
+    /// Calls `f` on each expression directly under this one.
+    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Ir)) {
+        match self {
+            Ir::Const(_)
+            | Ir::Local(_)
+            | Ir::LetRef(..)
+            | Ir::Global(_)
+            | Ir::Input(_)
+            | Ir::Table(_)
+            | Ir::AsOf
+            | Ir::Fires(_, None) => {}
+            Ir::Fires(_, Some(x)) | Ir::Field(x, _) | Ir::Not(x) => f(x),
+            Ir::Where {
+                src, cond, lookup, ..
+            } => {
+                f(src);
+                if let Some(c) = cond {
+                    f(c);
+                }
+                for (k, _) in lookup.iter().flat_map(|l| &l.key) {
+                    f(k);
+                }
+            }
+            Ir::Quant { src, body, .. } => {
+                f(src);
+                f(body);
+            }
+            Ir::If(a, b, c) => {
+                f(a);
+                f(b);
+                f(c);
+            }
+            Ir::Call(_, xs)
+            | Ir::And(xs)
+            | Ir::Or(xs)
+            | Ir::List(xs)
+            | Ir::Record(_, xs)
+            | Ir::Builtin(_, xs) => xs.iter().for_each(f),
+            Ir::Cmp(_, a, b)
+            | Ir::In(a, b, _)
+            | Ir::AddInt(a, b, _)
+            | Ir::Concat(a, b)
+            | Ir::Minus(a, b) => {
+                f(a);
+                f(b);
+            }
+        }
+    }
+
+    /// How deep evaluating this recurses: its own nesting, and a
+    /// definition's (`defs`, by id) where it reads one.
+    pub fn eval_depth(&self, defs: &[usize]) -> usize {
+        let own = match self {
+            Ir::Global(d) | Ir::Call(d, _) => defs.get(*d as usize).copied().unwrap_or(0),
+            _ => 0,
+        };
+        let mut deepest = own;
+        self.for_each_child(|c| deepest = deepest.max(c.eval_depth(defs)));
+        1 + deepest
+    }
+
+    /// The definitions this reads, directly.
+    pub fn defs_read(&self, out: &mut Vec<DefId>) {
+        if let Ir::Global(d) | Ir::Call(d, _) = self {
+            out.push(*d);
+        }
+        self.for_each_child(|c| c.defs_read(out));
+    }
+
     /// Reads nothing but local slots, constants and tables: the same
     /// locals give the same value in every document.
     pub fn reads_only_locals(&self) -> bool {

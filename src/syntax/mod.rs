@@ -19,6 +19,11 @@ struct RegleParser;
 /// is recursive; past this, parsing could exhaust the stack.
 pub const MAX_NESTING: usize = 64;
 
+/// Deepest an expression may nest, its chains of operators (`a + b + c`,
+/// `x.a.b`, `l where c where d`) included: checking and evaluating recurse
+/// over it. Far beyond what a person writes; deeper, a `def` names a part.
+pub const MAX_EXPR_DEPTH: usize = 256;
+
 /// Parse one policy file.
 pub fn parse(source: &Source) -> Result<Module, Diagnostic> {
     let unclosed = check_nesting(source)?;
@@ -248,6 +253,39 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         Rule::field_domain | Rule::k_in => "`in`",
         _ => return None,
     })
+}
+
+/// How deep an expression nests (a leaf is 1), found without recursion.
+fn depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut todo: Vec<(&Expr, usize)> = vec![(e, 1)];
+    while let Some((e, d)) = todo.pop() {
+        deepest = deepest.max(d);
+        let mut push = |c| todo.push((c, d + 1));
+        match &e.kind {
+            ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Name(_) => {}
+            ExprKind::Field(a, _) | ExprKind::Not(a) => push(a),
+            ExprKind::Fires(_, a) => a.iter().for_each(|a| push(a)),
+            ExprKind::Call(_, xs) | ExprKind::List(xs) | ExprKind::And(xs) | ExprKind::Or(xs) => {
+                xs.iter().for_each(&mut push)
+            }
+            ExprKind::Record(fields) => fields.iter().for_each(|(_, x)| push(x)),
+            ExprKind::Cmp(_, a, b) | ExprKind::Add(_, a, b) | ExprKind::Where(a, b) => {
+                push(a);
+                push(b);
+            }
+            ExprKind::Quant(_, _, a, b) => {
+                push(a);
+                push(b);
+            }
+            ExprKind::If(a, b, c) => {
+                push(a);
+                push(b);
+                push(c);
+            }
+        }
+    }
+    deepest
 }
 
 /// The span of a quantifier (`any`, `all`) that ends this operand, not in
@@ -667,6 +705,37 @@ impl Lower<'_> {
     }
 
     fn expr(&self, pair: Pair<Rule>) -> R<Expr> {
+        let rule = pair.as_rule();
+        let span = span_of(&pair);
+        let e = self.expr_inner(pair)?;
+        // Each level of parentheses is measured as it closes, so a tree
+        // deeper than the limit is never built far past it.
+        if rule == Rule::expr && depth(&e) > MAX_EXPR_DEPTH {
+            return Err(self.too_deep(span));
+        }
+        Ok(e)
+    }
+
+    fn too_deep(&self, span: Span) -> Diagnostic {
+        Diagnostic::error(
+            "regle::syntax::too_deep",
+            format!("this expression nests more than {MAX_EXPR_DEPTH} operations deep"),
+        )
+        .at(self.source, span, "too deep")
+        .help("name a part of it with `def`, and use that name here")
+    }
+
+    /// Counts the links of a chain (`+`, `where`, fields, `not`) as they are
+    /// built: a chain past the limit stops there.
+    fn chain(&self, links: &mut usize, span: Span) -> R<()> {
+        *links += 1;
+        if *links > MAX_EXPR_DEPTH {
+            return Err(self.too_deep(span));
+        }
+        Ok(())
+    }
+
+    fn expr_inner(&self, pair: Pair<Rule>) -> R<Expr> {
         let span = span_of(&pair);
         let rule = pair.as_rule();
         let mut it = pair
@@ -676,7 +745,9 @@ impl Lower<'_> {
         match rule {
             Rule::expr => {
                 let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                let mut links = 0;
                 for cond in it {
+                    self.chain(&mut links, span)?;
                     let cond = self.expr(cond)?;
                     let s = acc.span.to(cond.span);
                     acc = Expr {
@@ -727,6 +798,9 @@ impl Lower<'_> {
                     .into_iter()
                     .last()
                     .ok_or_else(|| self.bug(&pair, "not operand"))?;
+                if nots > MAX_EXPR_DEPTH {
+                    return Err(self.too_deep(span));
+                }
                 let mut e = self.expr(last)?;
                 let span = Span::new(span.start, e.span.end);
                 for _ in 0..nots {
@@ -760,7 +834,9 @@ impl Lower<'_> {
             }
             Rule::add_expr => {
                 let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                let mut links = 0;
                 while let Some(op) = it.next() {
+                    self.chain(&mut links, span)?;
                     let rhs = self.expr(self.next(&mut it, &pair)?)?;
                     let op = if op.as_str() == "+" {
                         AddOp::Add
@@ -777,7 +853,9 @@ impl Lower<'_> {
             }
             Rule::postfix => {
                 let mut acc = self.expr(self.next(&mut it, &pair)?)?;
+                let mut links = 0;
                 for field in it {
+                    self.chain(&mut links, span)?;
                     let f = self.ident(field);
                     let s = acc.span.to(f.span);
                     acc = Expr {
