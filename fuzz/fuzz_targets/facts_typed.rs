@@ -25,7 +25,8 @@ struct Fixture {
     checked: Checked,
     /// The registry's values, by input index (`None` for the document's).
     base_inputs: Vec<Option<Value>>,
-    registry_tree: Tree,
+    /// The registry's text, parsed again when a diagnostic points into it.
+    registry_doc: regle::facts::Reparsed,
     /// Built once, as the CLI does, by `eval::index_registry`.
     registry_indexes: Vec<Index>,
     as_of: i32,
@@ -56,10 +57,11 @@ fn fixture() -> &'static Fixture {
         };
         let as_of = regle::ir::value::date::parse(AS_OF).expect("a date");
         let registry_indexes = index_registry(&checked.policy, &base_inputs);
+        drop(registry_tree);
         Fixture {
             checked,
             base_inputs,
-            registry_tree,
+            registry_doc: regle::facts::Reparsed::new(source, true, Limits::default()),
             registry_indexes,
             as_of,
         }
@@ -129,7 +131,7 @@ fuzz_target!(
         let facts = Facts {
             inputs: &inputs,
             input_tree: Some(&tree),
-            registry_tree: Some(&f.registry_tree),
+            registry_tree: Some(&f.registry_doc),
             registry_indexes: &f.registry_indexes,
         };
         let Ok(report) = evaluate(policy, &facts, f.as_of) else {
