@@ -6,9 +6,9 @@
 //! for every document of a run) and a few values of the document: other
 //! definitions, fields of inputs, the evaluation date. Those values, its
 //! context, computed once a document, with its arguments, decide its value.
-//! Documents of a batch share most contexts (the same dispositif, the same
-//! root's dispositif), so a query a definition makes item by item is made
-//! once a run instead of once a document.
+//! Documents of a batch share most contexts (many read the same few codes
+//! and categories), so a query a definition makes item by item is made once
+//! a run, for each context, instead of once a document.
 
 use super::{Access, Def, DefId, InputDef, Ir};
 
@@ -92,7 +92,7 @@ fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], 
         Ir::AsOf => add(s, Base::AsOf, Vec::new()),
         Ir::Field(base, access) => {
             // A path of fields over a definition or an input is one
-            // context value: `racine.dispositif`, not all of `racine`.
+            // context value: `root.category`, not all of `root`.
             let mut path = vec![*access];
             let mut cur: &Ir = base;
             while let Ir::Field(b, a) = cur {
