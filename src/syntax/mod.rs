@@ -202,6 +202,7 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         | Rule::postfix
         | Rule::paren
         | Rule::call
+        | Rule::call_args
         | Rule::list_lit
         | Rule::record_lit
         | Rule::bool_lit
@@ -900,7 +901,13 @@ impl Lower<'_> {
             }
             Rule::call => {
                 let name = self.ident(self.next(&mut it, &pair)?);
-                let args = it.map(|p| self.expr(p)).collect::<R<_>>()?;
+                let Some(args) = it.next() else {
+                    return Ok(Expr {
+                        kind: ExprKind::Name(name),
+                        span,
+                    });
+                };
+                let args = args.into_inner().map(|p| self.expr(p)).collect::<R<_>>()?;
                 Ok(Expr {
                     kind: ExprKind::Call(name, args),
                     span,
