@@ -2004,42 +2004,7 @@ fn deps(irs: &[&Ir]) -> (Vec<DefId>, Vec<RuleIdx>) {
 
 /// Push the sub-expressions of `ir`.
 pub(crate) fn children<'i>(ir: &'i Ir, out: &mut Vec<&'i Ir>) {
-    match ir {
-        Ir::Const(_)
-        | Ir::Local(_)
-        | Ir::LetRef(..)
-        | Ir::Global(_)
-        | Ir::Input(_)
-        | Ir::Table(_)
-        | Ir::AsOf => {}
-        Ir::Call(_, args)
-        | Ir::And(args)
-        | Ir::Or(args)
-        | Ir::List(args)
-        | Ir::Record(_, args)
-        | Ir::Builtin(_, args) => out.extend(args),
-        Ir::Field(b, _) | Ir::Not(b) => out.push(b),
-        Ir::Where {
-            src, cond, lookup, ..
-        } => {
-            out.push(src);
-            out.extend(cond.as_deref());
-            if let Some(l) = lookup {
-                out.extend(l.key.iter().map(|k| &k.0));
-            }
-        }
-        Ir::Quant { src, body, .. } => {
-            out.push(src);
-            out.push(body);
-        }
-        Ir::If(a, b, c) => out.extend([&**a, &**b, &**c]),
-        Ir::Cmp(_, a, b)
-        | Ir::In(a, b, _)
-        | Ir::AddInt(a, b, _)
-        | Ir::Concat(a, b)
-        | Ir::Minus(a, b) => out.extend([&**a, &**b]),
-        Ir::Fires(_, arg) => out.extend(arg.as_deref()),
-    }
+    ir.for_each_child(|c| out.push(c));
 }
 
 /// Does `ir` read a rule's `let`?
