@@ -147,7 +147,28 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
         labels: Vec::new(),
         related: Vec::new(),
     };
-    if let Some(p) = &d.primary {
+    // Past this column a line is not quoted (miette cannot draw a label
+    // beyond column 65,535, and so long a line says nothing on a screen):
+    // the place is named instead.
+    const MAX_QUOTED_COLUMN: usize = 10_000;
+    let wide = |l: &Label| {
+        let (_, start) = l.source.local_line_col(l.span.start);
+        let (_, end) = l.source.local_line_col(l.span.end);
+        start.max(end) > MAX_QUOTED_COLUMN
+    };
+    if let Some(p) = d
+        .primary
+        .as_ref()
+        .filter(|p| wide(p) || d.secondary.iter().any(wide))
+    {
+        let (line, column) = p.source.line_col(p.span.start);
+        shown.message = format!(
+            "{} (at {}:{line}:{column}: {}; the line is too long to quote)",
+            shown.message,
+            clean(&p.source.display_name()),
+            clean(&p.text)
+        );
+    } else if let Some(p) = &d.primary {
         shown.source = Some(snippet_source(&p.source));
         shown.labels.push(LabeledSpan::new_primary_with_span(
             Some(clean(&p.text)),

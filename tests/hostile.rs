@@ -178,6 +178,60 @@ fn policy_long_operator_chains_are_refused_not_overflowed() {
     assert!(run.stdout.contains("\"400\""), "{}", run.stdout);
 }
 
+/// `if`s and quantifiers nested without brackets are read by recursion:
+/// thousands deep, the reader stops and says so; the diagnostic, on a line
+/// far too long to quote, names its place instead (the terminal renderer
+/// cannot draw past column 65,535).
+#[test]
+fn policy_deep_if_chain_on_one_long_line_is_refused_and_rendered() {
+    for body in [
+        format!("def d = {}0\n", "if c.ok then 1 else ".repeat(20_000)),
+        format!("def d = {}c.ok\n", "any x in [1]: ".repeat(20_000)),
+    ] {
+        let text = format!("{HEAD}{body}");
+        let v = refused(&check_policy(text.as_bytes()));
+        assert_eq!(v[0]["code"], "regle::syntax::too_deep");
+        assert!(v[0]["column"].as_u64().unwrap() > 65_535);
+        let d = dir("long-line");
+        let p = d.join("p.regle");
+        std::fs::write(&p, &text).unwrap();
+        let run = regle(&["check", p.to_str().unwrap()], None);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("too long to quote"), "{}", run.stderr);
+        assert!(run.stderr.contains("p.regle:7:"), "{}", run.stderr);
+    }
+}
+
+/// A facts document on one long line, wrong far along it: the person's
+/// report names the place (it used to abort drawing the line).
+#[test]
+fn facts_error_far_along_a_long_line_is_rendered_for_a_person() {
+    let d = dir("facts-long-line");
+    std::fs::write(
+        d.join("p.regle"),
+        format!("{HEAD}rule R-1 \"v\" cite \"v\" when c.ok info \"ok\"\n"),
+    )
+    .unwrap();
+    let f = d.join("c.ndjson");
+    let pad = "x".repeat(200_000);
+    std::fs::write(
+        &f,
+        format!("{{\"c\": {{\"id\": \"{pad}\", \"n\": \"two\"}}}}\n"),
+    )
+    .unwrap();
+    let run = regle(
+        &[
+            "eval",
+            d.join("p.regle").to_str().unwrap(),
+            f.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("c.ndjson:1:200"), "{}", run.stderr);
+    assert!(run.stderr.contains("too long to quote"), "{}", run.stderr);
+}
+
 /// A chain of definitions, each reading the next, recurses as deep when
 /// checked (declared last first) or evaluated (declared first first):
 /// refused at the definition where it gets too deep, in either order.

@@ -156,6 +156,16 @@ fn syntax_error(source: &Source, e: pest::error::Error<Rule>) -> Diagnostic {
                 format!("expected {expected}"),
             )
         }
+        // The parser's own guard on its recursion: `if`s or quantifiers
+        // nested without brackets, thousands deep.
+        ErrorVariant::CustomError { message } if message.contains("stack limit") => {
+            return Diagnostic::error(
+                "regle::syntax::too_deep",
+                "this expression nests too deep to be read",
+            )
+            .at(source, Span::new(start, end), "too deep")
+            .help("name a part of it with `def`, and use that name here");
+        }
         ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
     Diagnostic::error("regle::syntax::unexpected", message).at(source, Span::new(start, end), label)
