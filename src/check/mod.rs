@@ -1791,8 +1791,11 @@ impl<'a> Checker<'a> {
         let mut used: HashSet<DefId> = HashSet::new();
         while let Some(d) = stack.pop() {
             if used.insert(d) {
-                if let Some(def) = self.defs.get(d as usize).and_then(|s| s.ir.as_ref()) {
-                    stack.extend(deps(&[&def.body]).0);
+                match self.defs.get(d as usize).and_then(|s| s.ir.as_ref()) {
+                    Some(def) => stack.extend(deps(&[&def.body]).0),
+                    // A definition in error: what it reads is unknown, and
+                    // "unused" would be said of what it may well use.
+                    None => return,
                 }
             }
         }
