@@ -147,14 +147,15 @@ pub fn human(d: &Diagnostic, color: bool) -> String {
         labels: Vec::new(),
         related: Vec::new(),
     };
-    // Past this column a line is not quoted (miette cannot draw a label
+    // A line longer than this is not quoted (miette cannot draw a label
     // beyond column 65,535, and so long a line says nothing on a screen):
     // the place is named instead.
-    const MAX_QUOTED_COLUMN: usize = 10_000;
+    const MAX_QUOTED_LINE: usize = 10_000;
     let wide = |l: &Label| {
-        let (_, start) = l.source.local_line_col(l.span.start);
-        let (_, end) = l.source.local_line_col(l.span.end);
-        start.max(end) > MAX_QUOTED_COLUMN
+        [l.span.start, l.span.end].iter().any(|&at| {
+            let (line, _) = l.source.local_line_col(at);
+            l.source.line_text(line).len() > MAX_QUOTED_LINE
+        })
     };
     if let Some(p) = d
         .primary

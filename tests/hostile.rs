@@ -75,20 +75,18 @@ fn codes(run: &Run) -> Vec<String> {
 const HEAD: &str = "policy \"p\" { version \"1\" subject id: c.id }\nrecord C { id: Text\n version: Version\n ok: Bool\n n: Int }\ninput c: C\n";
 
 fn eval_facts(name: &str, facts: &[u8]) -> Run {
+    eval_facts_as(name, facts, &["--format", "json"])
+}
+
+/// `eval_facts`, with these options (`&[]`: the person's report).
+fn eval_facts_as(name: &str, facts: &[u8], options: &[&str]) -> Run {
     let d = dir(&format!("facts-{}", name.replace('.', "-")));
     std::fs::write(d.join("p.regle"), format!("{HEAD}rule R-1 \"v\" cite \"v\" when not valid(c.version) error at c.version \"bad {{c.version}}\"\n")).unwrap();
-    let f = d.join(name);
+    let (p, f) = (d.join("p.regle"), d.join(name));
     std::fs::write(&f, facts).unwrap();
-    regle(
-        &[
-            "eval",
-            d.join("p.regle").to_str().unwrap(),
-            f.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    )
+    let mut args = vec!["eval", p.to_str().unwrap(), f.to_str().unwrap()];
+    args.extend(options);
+    regle(&args, None)
 }
 
 fn facts_error_codes(run: &Run) -> Vec<String> {
@@ -219,27 +217,9 @@ fn policy_error_far_along_a_long_line_is_rendered_for_a_person() {
 /// report names the place (it used to abort drawing the line).
 #[test]
 fn facts_error_far_along_a_long_line_is_rendered_for_a_person() {
-    let d = dir("facts-long-line");
-    std::fs::write(
-        d.join("p.regle"),
-        format!("{HEAD}rule R-1 \"v\" cite \"v\" when c.ok info \"ok\"\n"),
-    )
-    .unwrap();
-    let f = d.join("c.ndjson");
     let pad = "x".repeat(200_000);
-    std::fs::write(
-        &f,
-        format!("{{\"c\": {{\"id\": \"{pad}\", \"n\": \"two\"}}}}\n"),
-    )
-    .unwrap();
-    let run = regle(
-        &[
-            "eval",
-            d.join("p.regle").to_str().unwrap(),
-            f.to_str().unwrap(),
-        ],
-        None,
-    );
+    let facts = format!("{{\"c\": {{\"id\": \"{pad}\", \"n\": \"two\"}}}}\n");
+    let run = eval_facts_as("c.ndjson", facts.as_bytes(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let said = flat(&run.stderr);
     assert!(said.contains("c.ndjson:1:200023:"), "{said}");

@@ -904,10 +904,8 @@ impl<'a> Checker<'a> {
             .defs
             .get(id as usize)
             .is_some_and(|s| matches!(s.state, DefState::Unchecked));
-        if waiting
-            && (self.def_nesting >= crate::ir::MAX_EVAL_DEPTH / 4
-                || self.expr_nesting >= crate::ir::MAX_EVAL_DEPTH)
-        {
+        let long_chain = self.def_nesting >= MAX_DEF_CHAIN;
+        if waiting && (long_chain || self.expr_nesting >= crate::ir::MAX_EVAL_DEPTH) {
             // A chain of definitions each reading the next, declared
             // before it: checked no deeper (evaluation would recurse as
             // deep; see `ir::MAX_EVAL_DEPTH`).
@@ -919,12 +917,8 @@ impl<'a> Checker<'a> {
                 let d = too_deep_definitions(
                     &slot.src,
                     slot.decl.name.span,
-                    &format!(
-                        "`{}` is checked through more than {} definitions or {} nested operations",
-                        slot.decl.name.name,
-                        crate::ir::MAX_EVAL_DEPTH / 4,
-                        crate::ir::MAX_EVAL_DEPTH
-                    ),
+                    &slot.decl.name.name,
+                    long_chain,
                 );
                 self.diags.push(d);
             }
@@ -1678,11 +1672,8 @@ impl<'a> Checker<'a> {
                 });
                 if *depth > crate::ir::MAX_EVAL_DEPTH && first {
                     if let Some((src, span, name)) = names.get(i) {
-                        let msg = format!(
-                            "`{name}` is computed through more than {} nested operations, definitions it reads included",
-                            crate::ir::MAX_EVAL_DEPTH
-                        );
-                        self.diags.push(too_deep_definitions(src, *span, &msg));
+                        self.diags
+                            .push(too_deep_definitions(src, *span, name, false));
                     }
                     too_deep = true;
                 }
@@ -2037,9 +2028,22 @@ fn uses_local(ir: &Ir, slot: u32) -> bool {
 
 mod expr;
 
-/// A definition evaluated through a chain of definitions too long for an
-/// evaluating thread's stack.
-fn too_deep_definitions(src: &Source, span: Span, message: &str) -> Diagnostic {
+/// Definitions checked one inside the other, at most: a chain declared
+/// last first is checked by recursion.
+const MAX_DEF_CHAIN: usize = crate::ir::MAX_EVAL_DEPTH / 4;
+
+/// A definition computed through a chain of definitions too long for an
+/// evaluating thread's stack: `chain` when counted in definitions, else in
+/// nested operations.
+fn too_deep_definitions(src: &Source, span: Span, name: &str, chain: bool) -> Diagnostic {
+    let message = if chain {
+        format!("`{name}` reads a chain of more than {MAX_DEF_CHAIN} definitions, each reading the next")
+    } else {
+        format!(
+            "`{name}` is computed through more than {} nested operations, definitions it reads included",
+            crate::ir::MAX_EVAL_DEPTH
+        )
+    };
     Diagnostic::error("regle::check::too_deep", message)
         .at(src, span, "too deep")
     .help("a long chain of definitions, each reading the next: compute it in fewer steps, or from a table")

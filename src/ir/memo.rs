@@ -118,41 +118,9 @@ fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], 
                 add(s, b, p);
             }
         }
-        Ir::Where {
-            src, cond, lookup, ..
-        } => {
-            s.loops = true;
-            scan(src, defs, inputs, scans, s);
-            if let Some(c) = cond {
-                scan(c, defs, inputs, scans, s);
-            }
-            for (k, _) in lookup.iter().flat_map(|l| &l.key) {
-                scan(k, defs, inputs, scans, s);
-            }
-        }
-        Ir::Quant { src, body, .. } => {
-            s.loops = true;
-            scan(src, defs, inputs, scans, s);
-            scan(body, defs, inputs, scans, s);
-        }
-        Ir::Not(a) => scan(a, defs, inputs, scans, s),
-        Ir::If(a, b, c) => {
-            for x in [a, b, c] {
-                scan(x, defs, inputs, scans, s);
-            }
-        }
-        Ir::Cmp(_, a, b)
-        | Ir::In(a, b, _)
-        | Ir::AddInt(a, b, _)
-        | Ir::Concat(a, b)
-        | Ir::Minus(a, b) => {
-            scan(a, defs, inputs, scans, s);
-            scan(b, defs, inputs, scans, s);
-        }
-        Ir::And(xs) | Ir::Or(xs) | Ir::List(xs) | Ir::Record(_, xs) | Ir::Builtin(_, xs) => {
-            for x in xs {
-                scan(x, defs, inputs, scans, s);
-            }
+        other => {
+            s.loops |= matches!(other, Ir::Where { .. } | Ir::Quant { .. });
+            other.for_each_child(|c| scan(c, defs, inputs, scans, s));
         }
     }
 }
