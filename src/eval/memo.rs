@@ -92,6 +92,10 @@ pub(crate) struct Store {
     stats: Vec<Stats>,
     weight: usize,
     limit: usize,
+    /// Contexts made or grown during the current document: their tables,
+    /// made or grown ahead of need, are fitted to what they hold before
+    /// the next document.
+    grown: Vec<u32>,
 }
 
 /// A definition's context, and its values there by arguments: the values
@@ -100,16 +104,22 @@ struct Context {
     def: DefId,
     parts: Box<[Part]>,
     /// In the order they were computed: the next document of this context
-    /// usually asks for them in the same order.
+    /// usually asks for them in the same order, or skips a few.
     entries: Vec<Entry>,
-    /// Positions in `entries` by hash of the arguments; one a hash (a
-    /// collision replaces).
-    positions: FxHashMap<u64, u32>,
+    /// Positions in `entries` by hash of the arguments (a collision
+    /// replaces); built on the first lookup not found near `next`, so a
+    /// context always read in order has none.
+    positions: Option<FxHashMap<u64, u32>>,
     /// Where the next lookup is expected: after the last one found.
     next: u32,
     /// Read since the store was last trimmed.
     used: bool,
 }
+
+/// How far past the expected entry a lookup looks before it hashes: a
+/// document of the context that skips a few of its items still finds the
+/// rest in order.
+const SCAN: usize = 8;
 
 struct Entry {
     args: Args,
@@ -149,6 +159,8 @@ struct Stats {
     /// Rarely found again (each document its own context): computed
     /// afresh for the rest of the run, without the cost of a context.
     off: bool,
+    /// Values the last fitted context held: a new one is made that big.
+    size: u32,
 }
 
 impl Store {
@@ -156,6 +168,21 @@ impl Store {
     /// one): a full store keeps the contexts read since it was last
     /// trimmed, or, when they alone fill it, none.
     pub(crate) fn start_document(&mut self) {
+        for c in std::mem::take(&mut self.grown) {
+            let Some(context) = self.slab.get_mut(c as usize) else {
+                continue;
+            };
+            let before = context.table_weight();
+            context.entries.shrink_to_fit();
+            if let Some(p) = context.positions.as_mut() {
+                p.shrink_to_fit();
+            }
+            self.weight = self.weight.saturating_sub(before - context.table_weight());
+            let (d, size) = (context.def, context.entries.len() as u32);
+            if let Some(s) = self.stats(d) {
+                s.size = size;
+            }
+        }
         if self.weight <= self.limit {
             return;
         }
@@ -244,11 +271,13 @@ impl Store {
             return (id, true);
         }
         let id = self.slab.len() as u32;
+        let size = self.stats(d).map_or(0, |s| s.size as usize);
+        self.grown.push(id);
         let context = Context {
             def: d,
             parts: parts.into_boxed_slice(),
-            entries: Vec::new(),
-            positions: FxHashMap::default(),
+            entries: Vec::with_capacity(size),
+            positions: None,
             next: 0,
             used: true,
         };
@@ -260,7 +289,12 @@ impl Store {
 
     /// The value on `args` in context `c`, with the steps it took.
     pub(crate) fn get(&mut self, d: DefId, c: u32, args: &[Value]) -> Option<(Value, u64)> {
-        let found = self.slab.get_mut(c as usize).and_then(|c| c.find(args));
+        let found = self.slab.get_mut(c as usize).and_then(|c| {
+            let before = c.table_weight();
+            let found = c.find(args);
+            self.weight += c.table_weight() - before;
+            found
+        });
         if let Some(s) = self.stats(d) {
             s.lookups += 1;
             s.hits += u32::from(found.is_some());
@@ -289,9 +323,12 @@ impl Store {
         let before = context.table_weight();
         self.weight += entry.heap_weight();
         let at = context.entries.len() as u32;
-        context
-            .positions
-            .insert(args_hash(entry.args.as_slice()), at);
+        if let Some(p) = context.positions.as_mut() {
+            p.insert(args_hash(entry.args.as_slice()), at);
+        }
+        if context.entries.len() == context.entries.capacity() && self.grown.last() != Some(&c) {
+            self.grown.push(c);
+        }
         context.entries.push(entry);
         context.next = at + 1;
         self.weight += context.table_weight() - before;
@@ -299,20 +336,35 @@ impl Store {
 }
 
 impl Context {
-    /// The entry for `args`: the one after the last found when it is
-    /// (documents of a context go over the same items in the same order),
-    /// else by hash.
+    /// The entry for `args`: the one after the last found, or a few
+    /// further (documents of a context go over the same items in the same
+    /// order, some skipping a few), else by hash.
     fn find(&mut self, args: &[Value]) -> Option<(Value, u64)> {
         let matches = |e: &Entry| {
             let held = e.args.as_slice();
             held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
         };
-        let at = match self.entries.get(self.next as usize) {
-            Some(e) if matches(e) => self.next,
-            _ => *self.positions.get(&args_hash(args))?,
+        let next = self.next as usize;
+        let near = self
+            .entries
+            .get(next..)
+            .and_then(|rest| rest.iter().take(SCAN).position(matches));
+        let at = match near {
+            Some(k) => next + k,
+            None => {
+                let entries = &self.entries;
+                let positions = self.positions.get_or_insert_with(|| {
+                    entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (args_hash(e.args.as_slice()), i as u32))
+                        .collect()
+                });
+                *positions.get(&args_hash(args))? as usize
+            }
         };
-        let e = self.entries.get(at as usize).filter(|e| matches(e))?;
-        self.next = at + 1;
+        let e = self.entries.get(at).filter(|e| matches(e))?;
+        self.next = at as u32 + 1;
         Some((e.value.clone(), e.steps))
     }
 
@@ -332,7 +384,8 @@ impl Context {
 
     /// What its two tables hold, grown ahead of need.
     fn table_weight(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry>() + self.positions.capacity() * 17
+        self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.positions.as_ref().map_or(0, |p| p.capacity() * 17)
     }
 }
 
@@ -391,6 +444,7 @@ mod tests {
         assert_eq!(store.context(1, vec![Part::Context(1)]), (2, false));
         assert_eq!(store.context(1, vec![Part::Context(0)]), (3, false));
         store.put(2, Args::new(&[Value::Int(7)]), &Value::Int(49), 3);
+        store.start_document();
         if let Some(first) = store.slab.get_mut(0) {
             first.used = false;
         }
@@ -406,6 +460,58 @@ mod tests {
         assert_eq!(store.get(1, 1, &[Value::Int(7)]), Some((Value::Int(49), 3)));
         assert_eq!(store.context(0, vec![int(1)]), (2, false), "gone");
         assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
+    }
+
+    /// The store's running weight is what its contexts weigh.
+    fn weighed(store: &Store) -> usize {
+        store.slab.iter().map(Context::weight).sum()
+    }
+
+    /// A document that skips some of a context's values finds the rest in
+    /// order, without a hash table; one out of order builds it. Tables are
+    /// fitted to their values before the next document, a new context of
+    /// the definition is made as big as the last, and the running weight
+    /// follows every step.
+    #[test]
+    fn skipped_values_are_found_without_a_table_and_tables_are_fitted() {
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
+        let (c, _) = store.context(0, vec![Part::Value(Value::Int(1))]);
+        for i in 0..20 {
+            store.put(c, Args::new(&[Value::Int(i)]), &Value::Int(i * 10), 1);
+            assert_eq!(store.weight, weighed(&store));
+        }
+        store.start_document();
+        assert_eq!(store.weight, weighed(&store));
+        let context = &store.slab[c as usize];
+        assert_eq!(context.entries.capacity(), 20, "fitted");
+        assert!(context.positions.is_none());
+        if let Some(context) = store.slab.get_mut(c as usize) {
+            context.next = 0;
+        }
+        for i in [0, 1, 4, 5, 11, 12, 19] {
+            assert_eq!(
+                store.get(0, c, &[Value::Int(i)]).map(|v| v.0),
+                Some(Value::Int(i * 10))
+            );
+        }
+        assert!(store.slab[c as usize].positions.is_none(), "all found near");
+        assert_eq!(
+            store.get(0, c, &[Value::Int(2)]).map(|v| v.0),
+            Some(Value::Int(20))
+        );
+        assert!(store.slab[c as usize].positions.is_some(), "one far back");
+        assert_eq!(store.weight, weighed(&store));
+        store.put(c, Args::new(&[Value::Int(20)]), &Value::Int(200), 1);
+        assert_eq!(store.get(0, c, &[Value::Int(20)]).map(|v| v.1), Some(1));
+        assert_eq!(store.weight, weighed(&store));
+        let (d, _) = store.context(0, vec![Part::Value(Value::Int(2))]);
+        assert_eq!(store.slab[d as usize].entries.capacity(), 20, "as the last");
+        store.start_document();
+        assert_eq!(store.slab[d as usize].entries.capacity(), 0, "fitted");
+        assert_eq!(store.weight, weighed(&store));
     }
 
     /// A value is found in the order it was computed, or by its hash; a
