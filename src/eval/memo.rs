@@ -92,10 +92,12 @@ pub(crate) struct Store {
     stats: Vec<Stats>,
     weight: usize,
     limit: usize,
-    /// Contexts made or grown during the current document: their tables,
-    /// made or grown ahead of need, are fitted to what they hold before
-    /// the next document.
-    grown: Vec<u32>,
+    /// Contexts made during the current document: their tables, made
+    /// ahead of need, are fitted to what they hold before the next
+    /// document, and the next context of the definition is made that big.
+    /// (A context found again grows as a vector does: one document adds
+    /// few values, and refitting after each would copy it twice.)
+    fresh: Vec<u32>,
 }
 
 /// A definition's context, and its values there by arguments: the values
@@ -159,7 +161,7 @@ struct Stats {
     /// Rarely found again (each document its own context): computed
     /// afresh for the rest of the run, without the cost of a context.
     off: bool,
-    /// Values the last fitted context held: a new one is made that big.
+    /// Values the definition's last new context held.
     size: u32,
 }
 
@@ -168,17 +170,20 @@ impl Store {
     /// one): a full store keeps the contexts read since it was last
     /// trimmed, or, when they alone fill it, none.
     pub(crate) fn start_document(&mut self) {
-        for c in std::mem::take(&mut self.grown) {
+        for c in std::mem::take(&mut self.fresh) {
             let Some(context) = self.slab.get_mut(c as usize) else {
                 continue;
             };
-            let before = context.table_weight();
-            context.entries.shrink_to_fit();
-            if let Some(p) = context.positions.as_mut() {
-                p.shrink_to_fit();
+            let (len, before) = (context.entries.len(), context.table_weight());
+            // Refitting copies the table: not for a few slots.
+            if context.entries.capacity() > len + len / 8 + 4 {
+                context.entries.shrink_to_fit();
+                if let Some(p) = context.positions.as_mut() {
+                    p.shrink_to_fit();
+                }
+                self.weight = self.weight.saturating_sub(before - context.table_weight());
             }
-            self.weight = self.weight.saturating_sub(before - context.table_weight());
-            let (d, size) = (context.def, context.entries.len() as u32);
+            let (d, size) = (context.def, len as u32);
             if let Some(s) = self.stats(d) {
                 s.size = size;
             }
@@ -272,7 +277,7 @@ impl Store {
         }
         let id = self.slab.len() as u32;
         let size = self.stats(d).map_or(0, |s| s.size as usize);
-        self.grown.push(id);
+        self.fresh.push(id);
         let context = Context {
             def: d,
             parts: parts.into_boxed_slice(),
@@ -325,9 +330,6 @@ impl Store {
         let at = context.entries.len() as u32;
         if let Some(p) = context.positions.as_mut() {
             p.insert(args_hash(entry.args.as_slice()), at);
-        }
-        if context.entries.len() == context.entries.capacity() && self.grown.last() != Some(&c) {
-            self.grown.push(c);
         }
         context.entries.push(entry);
         context.next = at + 1;
@@ -468,10 +470,10 @@ mod tests {
     }
 
     /// A document that skips some of a context's values finds the rest in
-    /// order, without a hash table; one out of order builds it. Tables are
-    /// fitted to their values before the next document, a new context of
-    /// the definition is made as big as the last, and the running weight
-    /// follows every step.
+    /// order, without a hash table; one out of order builds it. A new
+    /// context's table is fitted to its values before the next document,
+    /// the definition's next context is made as big, and the running
+    /// weight follows every step.
     #[test]
     fn skipped_values_are_found_without_a_table_and_tables_are_fitted() {
         let mut store = Store {
