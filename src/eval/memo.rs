@@ -11,13 +11,13 @@
 //! remembered values, the evaluator starts it again without them.
 
 use crate::ir::{DefId, Value};
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 /// Past this (approximate bytes), a store is trimmed before the next
 /// document: a batch's memory stays flat however many contexts it meets.
-pub const STORE_LIMIT: usize = 8 << 20;
+pub const STORE_LIMIT: usize = 12 << 20;
 
 /// Contexts, then lookups, of a definition before its reuse is judged.
 const TRIAL: u32 = 512;
@@ -92,6 +92,10 @@ pub(crate) struct Store {
     stats: Vec<Stats>,
     weight: usize,
     limit: usize,
+    /// Lists of plain values kept by entries, each held once however many
+    /// entries (of any context) have it: the same short lists come back
+    /// in context after context.
+    shared: FxHashSet<SharedList>,
     /// Contexts made during the current document: their tables, made
     /// ahead of need, are fitted to what they hold before the next
     /// document, and the next context of the definition is made that big.
@@ -124,28 +128,42 @@ struct Context {
 const SCAN: usize = 8;
 
 struct Entry {
-    args: Args,
+    /// The argument, or the list of them when there are not one.
+    args: Value,
     value: Value,
-    steps: u64,
+    /// At most the document budget, `MAX_STEPS`.
+    steps: u32,
+    many: bool,
 }
 
-/// A call's arguments; most definitions take one, held without a box.
-pub(crate) enum Args {
-    One(Value),
-    Many(Box<[Value]>),
+impl Entry {
+    fn args(&self) -> &[Value] {
+        if self.many {
+            self.args.as_list()
+        } else {
+            std::slice::from_ref(&self.args)
+        }
+    }
+}
+
+/// A call's arguments, copied before its body runs (which may reuse their
+/// slots): one held as it is, others as a list.
+pub(crate) struct Args {
+    held: Value,
+    many: bool,
 }
 
 impl Args {
     pub(crate) fn new(args: &[Value]) -> Args {
         match args {
-            [one] => Args::One(one.clone()),
-            _ => Args::Many(args.into()),
-        }
-    }
-    fn as_slice(&self) -> &[Value] {
-        match self {
-            Args::One(v) => std::slice::from_ref(v),
-            Args::Many(vs) => vs,
+            [one] => Args {
+                held: one.clone(),
+                many: false,
+            },
+            _ => Args {
+                held: Value::list(args.to_vec()),
+                many: true,
+            },
         }
     }
 }
@@ -198,6 +216,7 @@ impl Store {
         // earlier one: a context's parts are computed before it is made).
         let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(old.len());
         self.index.clear();
+        self.shared = FxHashSet::default();
         self.weight = 0;
         for mut c in old {
             let mut keep = keep_any && c.used;
@@ -217,6 +236,9 @@ impl Store {
             let id = self.slab.len() as u32;
             renumbered.push(Some(id));
             self.weight += c.weight();
+            for e in &c.entries {
+                share(&mut self.shared, &mut self.weight, &e.value);
+            }
             self.index
                 .entry(parts_hash(c.def, &c.parts))
                 .or_default()
@@ -314,22 +336,23 @@ impl Store {
     /// Remember `value` on `args` in context `c`, unless either holds facts
     /// of its document.
     pub(crate) fn put(&mut self, c: u32, args: Args, value: &Value, steps: u64) {
-        if !value.is_portable() || !args.as_slice().iter().all(Value::is_portable) {
+        if !value.is_portable() || !args.held.is_portable() {
             return;
         }
         let Some(context) = self.slab.get_mut(c as usize) else {
             return;
         };
         let entry = Entry {
-            args,
-            value: value.clone(),
-            steps,
+            args: args.held,
+            value: share(&mut self.shared, &mut self.weight, value),
+            steps: u32::try_from(steps).unwrap_or(u32::MAX),
+            many: args.many,
         };
         let before = context.table_weight();
         self.weight += entry.heap_weight();
         let at = context.entries.len() as u32;
         if let Some(p) = context.positions.as_mut() {
-            p.insert(args_hash(entry.args.as_slice()), at);
+            p.insert(args_hash(entry.args()), at);
         }
         context.entries.push(entry);
         context.next = at + 1;
@@ -343,7 +366,7 @@ impl Context {
     /// order, some skipping a few), else by hash.
     fn find(&mut self, args: &[Value]) -> Option<(Value, u64)> {
         let matches = |e: &Entry| {
-            let held = e.args.as_slice();
+            let held = e.args();
             held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
         };
         let next = self.next as usize;
@@ -359,7 +382,7 @@ impl Context {
                     entries
                         .iter()
                         .enumerate()
-                        .map(|(i, e)| (args_hash(e.args.as_slice()), i as u32))
+                        .map(|(i, e)| (args_hash(e.args()), i as u32))
                         .collect()
                 });
                 *positions.get(&args_hash(args))? as usize
@@ -367,7 +390,7 @@ impl Context {
         };
         let e = self.entries.get(at).filter(|e| matches(e))?;
         self.next = at as u32 + 1;
-        Some((e.value.clone(), e.steps))
+        Some((e.value.clone(), u64::from(e.steps)))
     }
 
     fn weight(&self) -> usize {
@@ -392,14 +415,68 @@ impl Context {
 }
 
 impl Entry {
-    /// What it holds outside the table: its lists, its boxed arguments.
+    /// What it holds outside the table: its lists (but a shared one, which
+    /// the store counts once), its boxed arguments.
     fn heap_weight(&self) -> usize {
-        let args = match &self.args {
-            Args::One(v) => weight(v) - 16,
-            Args::Many(vs) => vs.iter().map(weight).sum(),
+        let args = weight(&self.args) - 16;
+        let value = if shareable(&self.value) {
+            0
+        } else {
+            weight(&self.value) - 16
         };
-        weight(&self.value) - 16 + args
+        value + args
     }
+}
+
+/// A list held once by a store, found by its items compared exactly.
+struct SharedList(Value);
+
+impl PartialEq for SharedList {
+    fn eq(&self, other: &SharedList) -> bool {
+        self.0.same(&other.0)
+    }
+}
+
+impl Eq for SharedList {}
+
+impl Hash for SharedList {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+/// A non-empty list of plain values, with no place in a document: which
+/// list of the kind it is cannot show in a report (one with a place could,
+/// through `at`).
+fn shareable(v: &Value) -> bool {
+    match v {
+        Value::List(l) => {
+            l.origin.is_none()
+                && !l.items.is_empty()
+                && !l
+                    .items
+                    .iter()
+                    .any(|x| matches!(x, Value::List(_) | Value::Record(_) | Value::Map(_)))
+        }
+        _ => false,
+    }
+}
+
+/// `value`, or the list `shared` already holds equal to it; a list held
+/// anew counts its weight (and its table's growth) in `total`.
+fn share(shared: &mut FxHashSet<SharedList>, total: &mut usize, value: &Value) -> Value {
+    if !shareable(value) {
+        return value.clone();
+    }
+    let key = SharedList(value.clone());
+    if let Some(held) = shared.get(&key) {
+        return held.0.clone();
+    }
+    let before = shared.capacity();
+    *total += weight(value) - 16;
+    shared.insert(key);
+    *total += (shared.capacity() - before) * 17;
+    value.clone()
 }
 
 fn parts_hash(d: DefId, parts: &[Part]) -> u64 {
@@ -464,9 +541,24 @@ mod tests {
         assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
     }
 
-    /// The store's running weight is what its contexts weigh.
+    /// A value is two words and an entry five (they were three and
+    /// seven): more of them fit in a store.
+    #[test]
+    fn an_entry_is_small() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+    }
+
+    /// The store's running weight is what its contexts and shared lists
+    /// weigh.
     fn weighed(store: &Store) -> usize {
-        store.slab.iter().map(Context::weight).sum()
+        store.slab.iter().map(Context::weight).sum::<usize>()
+            + store
+                .shared
+                .iter()
+                .map(|l| weight(&l.0) - 16)
+                .sum::<usize>()
+            + store.shared.capacity() * 17
     }
 
     /// A document that skips some of a context's values finds the rest in
@@ -513,6 +605,93 @@ mod tests {
         assert_eq!(store.slab[d as usize].entries.capacity(), 20, "as the last");
         store.start_document();
         assert_eq!(store.slab[d as usize].entries.capacity(), 0, "fitted");
+        assert_eq!(store.weight, weighed(&store));
+    }
+
+    /// Equal lists of plain values kept by two contexts are held once, and
+    /// weighed once; a list with a place in a document is not shared (its
+    /// place could show in a report), nor is a version equal only as ordered.
+    #[test]
+    fn equal_plain_lists_are_held_once() {
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
+        let list = |items: Vec<Value>| Value::list(items);
+        let (a, _) = store.context(0, vec![Part::Value(Value::Int(1))]);
+        let (b, _) = store.context(0, vec![Part::Value(Value::Int(2))]);
+        store.put(
+            a,
+            Args::new(&[Value::Int(0)]),
+            &list(vec![Value::Sym(3)]),
+            1,
+        );
+        store.put(
+            b,
+            Args::new(&[Value::Int(0)]),
+            &list(vec![Value::Sym(3)]),
+            1,
+        );
+        let held = |store: &mut Store, c| match store.get(0, c, &[Value::Int(0)]) {
+            Some((Value::List(l), _)) => l,
+            other => panic!("{other:?}"),
+        };
+        let (x, y) = (held(&mut store, a), held(&mut store, b));
+        assert!(std::sync::Arc::ptr_eq(&x, &y));
+        assert_eq!(store.shared.len(), 1);
+        assert_eq!(store.weight, weighed(&store));
+        let version = |s: &str| {
+            Value::Version(std::sync::Arc::new(crate::ir::value::VersionValue::Valid(
+                crate::version::parse(s).unwrap_or_else(|_| panic!("{s}")),
+            )))
+        };
+        store.put(
+            a,
+            Args::new(&[Value::Int(1)]),
+            &list(vec![version("5.1")]),
+            1,
+        );
+        store.put(
+            b,
+            Args::new(&[Value::Int(1)]),
+            &list(vec![version("5.1.0")]),
+            1,
+        );
+        assert_eq!(store.shared.len(), 3, "5.1 and 5.1.0 are both kept");
+        let placed = Value::List(std::sync::Arc::new(crate::ir::value::List {
+            items: vec![Value::Sym(3)],
+            origin: Some(crate::ir::value::Origin {
+                doc: crate::ir::value::DocRef::Registry,
+                node: 7,
+            }),
+            lookup: std::sync::OnceLock::new(),
+        }));
+        store.put(a, Args::new(&[Value::Int(2)]), &placed, 1);
+        assert_eq!(store.shared.len(), 3);
+        match store.get(0, a, &[Value::Int(2)]) {
+            Some((v, _)) => assert_eq!(v.origin(), placed.origin()),
+            None => panic!("kept"),
+        }
+        assert_eq!(store.weight, weighed(&store));
+        store.start_document();
+        for c in store
+            .slab
+            .iter_mut()
+            .filter(|c| c.def == 0 && c.parts.len() == 1)
+        {
+            c.used = c.parts.iter().any(|p| p.same(&Part::Value(Value::Int(2))));
+        }
+        store.weight = STORE_LIMIT + 1;
+        store.start_document();
+        assert_eq!(store.slab.len(), 1, "the context read since");
+        assert_eq!(store.shared.len(), 2, "its lists, not the other's");
+        assert_eq!(store.weight, weighed(&store));
+        for c in store.slab.iter_mut() {
+            c.used = false;
+        }
+        store.weight = STORE_LIMIT + 1;
+        store.start_document();
+        assert!(store.shared.is_empty(), "gone with their contexts");
         assert_eq!(store.weight, weighed(&store));
     }
 

@@ -1634,7 +1634,7 @@ pub fn display(policy: &Policy, v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Sym(_) => policy.symbols.str(v).to_string(),
-        Value::Text(s) => s.to_string(),
+        Value::Text(s) => s.as_str().to_string(),
         Value::Date(d) => value::date::format(*d),
         Value::Version(v) => v.text().to_string(),
         Value::Enum { ty, variant } => {

@@ -5,7 +5,7 @@
 
 use super::tree::{NodeId, NodeValue, Tree};
 use crate::diag::{did_you_mean, Diagnostic};
-use crate::ir::value::{date, DocRef, List, Map, Origin, Record, VersionValue};
+use crate::ir::value::{date, DocRef, List, Map, Origin, Record, Text, VersionValue};
 use crate::ir::{Policy, Type, Value};
 use crate::source::Source;
 use std::sync::{Arc, OnceLock};
@@ -20,7 +20,7 @@ pub struct Reader<'p> {
     doc: DocRef,
     pub diags: Vec<Diagnostic>,
     /// Texts read so far, shared: facts repeat names, codes and versions.
-    texts: rustc_hash::FxHashSet<Arc<str>>,
+    texts: rustc_hash::FxHashSet<Text>,
     /// Versions read so far, by their text: a registry repeats them.
     versions: rustc_hash::FxHashMap<Box<str>, Arc<VersionValue>>,
 }
@@ -138,11 +138,11 @@ impl Reader<'_> {
         );
     }
 
-    fn intern(&mut self, s: &str) -> Arc<str> {
+    fn intern(&mut self, s: &str) -> Text {
         if let Some(t) = self.texts.get(s) {
             return t.clone();
         }
-        let t: Arc<str> = Arc::from(s);
+        let t = Text::new(s);
         self.texts.insert(t.clone());
         t
     }

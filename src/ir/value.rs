@@ -49,7 +49,7 @@ pub enum Value {
     /// the policy's `Symbols`. A text is a `Sym` exactly when it is there.
     Sym(u32),
     /// Any other text.
-    Text(Arc<str>),
+    Text(Text),
     /// Days since 1970-01-01.
     Date(i32),
     Version(Arc<VersionValue>),
@@ -62,6 +62,34 @@ pub enum Value {
     /// A row of a policy table: `(table, row)`.
     Row(u32, u32),
     Map(Arc<Map>),
+}
+
+/// A text that is not the policy's, behind one thin pointer: a value is
+/// two words, not three (a value of every other kind fits in two).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Text(Arc<Box<str>>);
+
+impl Text {
+    pub fn new(s: &str) -> Text {
+        Text(Arc::new(Box::from(s)))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Hashed and compared as its text, so a set of them is searched by `&str`.
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Debug, Default)]
@@ -183,7 +211,7 @@ impl Symbols {
     pub fn text(&self, s: &str) -> Value {
         match self.ids.get(s) {
             Some(&id) => Value::Sym(id),
-            None => Value::Text(Arc::from(s)),
+            None => Value::Text(Text::new(s)),
         }
     }
 
@@ -196,7 +224,7 @@ impl Symbols {
     pub fn str<'v>(&'v self, v: &'v Value) -> &'v str {
         match v {
             Value::Sym(id) => self.texts.get(*id as usize).map_or("", |t| t),
-            Value::Text(t) => t,
+            Value::Text(t) => t.as_str(),
             _ => "",
         }
     }
@@ -253,7 +281,7 @@ impl PartialEq for Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Sym(a), Value::Sym(b)) => a == b,
-            (Value::Text(a), Value::Text(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Value::Text(a), Value::Text(b)) => Arc::ptr_eq(&a.0, &b.0) || a == b,
             (Value::Date(a), Value::Date(b)) => a == b,
             (Value::Version(a), Value::Version(b)) => match (&**a, &**b) {
                 (VersionValue::Valid(a), VersionValue::Valid(b)) => a == b,
