@@ -519,7 +519,13 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                         }
                     }
                 };
-                let (value, rule, from) = match map.remove(&head.key) {
+                // Most lines of most documents no rule decided: no hashing.
+                let decided = if map.is_empty() {
+                    None
+                } else {
+                    map.remove(&head.key)
+                };
+                let (value, rule, from) = match decided {
                     None => (d.default, None, Value::None),
                     Some(Candidates::One(only)) => (only.value, Some(only.rule), only.from),
                     Some(Candidates::Many(cands)) => {

@@ -121,6 +121,14 @@ struct JsonParser<'a> {
 
 type PResult<T> = Result<T, ParseError>;
 
+/// The keys go back to the thread for its next document, however the
+/// parse ended.
+impl Drop for JsonParser<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.keys).keep();
+    }
+}
+
 impl<'a> JsonParser<'a> {
     fn new(
         text: &'a str,
@@ -140,7 +148,7 @@ impl<'a> JsonParser<'a> {
             // About one value in 16 bytes of JSON: no regrowing copies.
             nodes: Vec::with_capacity(text.len() / 16 + 1),
             stack: Vec::new(),
-            keys: Keys::default(),
+            keys: Keys::take(),
         }
     }
 
@@ -210,7 +218,7 @@ impl<'a> JsonParser<'a> {
             ));
         }
         Ok(Tree {
-            nodes: self.nodes,
+            nodes: std::mem::take(&mut self.nodes),
             root: 0,
         })
     }
@@ -305,7 +313,7 @@ impl<'a> JsonParser<'a> {
             };
             return Err(self.syntax(message, span, label.to_string(), help));
         }
-        let (key, key_span) = self.parse_string()?;
+        let (key, key_span) = self.scan_string()?;
         let key = self.keys.get(&key);
         self.check_duplicate(&key, key_span)?;
         self.skip_ws();
@@ -549,6 +557,12 @@ impl<'a> JsonParser<'a> {
 
     /// Parse the string at `self.pos` (on its opening quote).
     fn parse_string(&mut self) -> PResult<(Box<str>, Span)> {
+        let (s, span) = self.scan_string()?;
+        Ok((s.into(), span))
+    }
+
+    /// A string's text, borrowed from the source when it has no escape.
+    fn scan_string(&mut self) -> PResult<(std::borrow::Cow<'a, str>, Span)> {
         let open = self.pos;
         self.pos += 1;
         let mut run = self.pos;
@@ -566,12 +580,12 @@ impl<'a> JsonParser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     let span = self.span(open, self.pos);
-                    let s: Box<str> = match buf {
+                    let s = match buf {
                         Some(mut b) => {
                             b.push_str(chunk);
-                            b.into()
+                            std::borrow::Cow::Owned(b)
                         }
-                        None => chunk.into(),
+                        None => std::borrow::Cow::Borrowed(chunk),
                     };
                     return Ok((s, span));
                 }

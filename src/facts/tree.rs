@@ -11,7 +11,33 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Keys(rustc_hash::FxHashSet<Arc<str>>);
 
+/// Keys a thread keeps from one document to the next, at most: the
+/// documents of a batch have the same field names, but one document may
+/// have any number of keys.
+const KEPT_KEYS: usize = 4096;
+
+thread_local! {
+    static KEYS: std::cell::RefCell<Keys> = std::cell::RefCell::new(Keys::default());
+}
+
 impl Keys {
+    /// The keys this thread's last document left (give them back with
+    /// `keep`).
+    pub fn take() -> Keys {
+        KEYS.try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)).ok())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Keep these keys for the thread's next document, unless they are
+    /// too many.
+    pub fn keep(self) {
+        if self.0.len() <= KEPT_KEYS {
+            let _ = KEYS.try_with(|k| k.try_borrow_mut().map(|mut k| *k = self));
+        }
+    }
+
     pub fn get(&mut self, key: &str) -> Arc<str> {
         if let Some(k) = self.0.get(key) {
             return k.clone();
@@ -169,4 +195,29 @@ pub struct ParseError {
     pub span: Span,
     pub label: String,
     pub help: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread's next document finds the keys its last one left, the same
+    /// text held once; a document of too many keys leaves none.
+    #[test]
+    fn keys_are_kept_for_the_next_document_within_bounds() {
+        std::thread::spawn(|| {
+            let mut keys = Keys::take();
+            let first = keys.get("name");
+            keys.keep();
+            let mut keys = Keys::take();
+            assert!(Arc::ptr_eq(&first, &keys.get("name")));
+            for i in 0..=KEPT_KEYS {
+                keys.get(&format!("k{i}"));
+            }
+            keys.keep();
+            assert!(Keys::take().0.is_empty(), "too many to keep");
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
 }
