@@ -305,3 +305,52 @@ fn remembered_definitions_give_each_document_its_own_values() {
         assert_eq!(run(format, true), run(format, false), "{format}");
     }
 }
+
+/// A definition called again with the same arguments within a document
+/// (for a second item, by a second rule) gives the value of the first call,
+/// with the places of its facts; the next document computes its own.
+#[test]
+fn a_call_made_again_in_a_document_gives_the_same_value_and_places() {
+    let said: Vec<Vec<(String, String, String)>> = reports(&[
+        "eval",
+        "tests/fixtures/calls",
+        "tests/fixtures/calls/requests.ndjson",
+        "--format",
+        "ndjson",
+    ])
+    .iter()
+    .map(|r| {
+        r["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+                (s("rule"), s("message"), s("at"))
+            })
+            .collect()
+    })
+    .collect();
+    let row = |r: &str, m: &str, at: &str| (r.to_string(), m.to_string(), at.to_string());
+    let first = "request.parts[0].version";
+    let second = "request.parts[1].version";
+    assert_eq!(
+        said,
+        [
+            vec![
+                row("C-1", "a 1", first),
+                row("C-1", "b 2", second),
+                row("C-1", "a 1", first),
+                row("C-2", "again a 1", first),
+                row("C-2", "again b 2", second),
+                row("C-2", "again a 1", first),
+            ],
+            vec![
+                row("C-1", "b 4", first),
+                row("C-1", "a 5", second),
+                row("C-2", "again b 4", first),
+                row("C-2", "again a 5", second),
+            ],
+        ]
+    );
+}

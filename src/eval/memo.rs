@@ -154,6 +154,16 @@ pub(crate) struct Args {
 }
 
 impl Args {
+    /// These arguments exactly (versions as written).
+    pub(crate) fn is(&self, args: &[Value]) -> bool {
+        let held = if self.many {
+            self.held.as_list()
+        } else {
+            std::slice::from_ref(&self.held)
+        };
+        held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
+    }
+
     pub(crate) fn new(args: &[Value]) -> Args {
         match args {
             [one] => Args {

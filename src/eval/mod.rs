@@ -8,6 +8,7 @@ use crate::facts::tree::{NodeValue, Tree};
 use crate::ir::value::{DocRef, List, Origin, VersionValue};
 use crate::ir::*;
 use crate::source::Span;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub mod memo;
@@ -200,7 +201,15 @@ struct Ctx<'p, 'f> {
     /// A remembered value was used: if the budget runs out, the document
     /// is evaluated again without them.
     remembered: bool,
+    /// This document's calls to definitions that go over a list and that
+    /// no store serves, by hash of definition and arguments: a call made
+    /// again (two rules asking about the same requirement) is computed
+    /// once. At most `DOCUMENT_CALLS`.
+    calls: rustc_hash::FxHashMap<u64, (DefId, memo::Args, Value, u64)>,
 }
+
+/// Calls one document keeps for itself, at most.
+const DOCUMENT_CALLS: usize = 100_000;
 
 /// Positions an index holds for a key: borrowed from a table's or the
 /// registry's index, or copied from a definition's.
@@ -259,6 +268,7 @@ pub fn evaluate_with<'p, 'f>(
             s
         }),
         remembered: false,
+        calls: rustc_hash::FxHashMap::default(),
     };
     let mut cx = new(memo.and_then(Memo::store));
     match cx.run() {
@@ -762,7 +772,10 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// be, and remembered for the next ones.
     fn apply(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
         let Some((context, known)) = self.context(d, def)? else {
-            return self.eval(&def.body, f);
+            if params == 0 || def.memo.is_none() {
+                return self.eval(&def.body, f);
+            }
+            return self.apply_once(d, def, params, f);
         };
         let args = f.get(..params).unwrap_or(&[]);
         let store = self.store.as_mut();
@@ -780,6 +793,32 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         let steps = self.steps - start;
         if let Some(s) = self.store.as_mut() {
             s.put(context, args, &v, steps);
+        }
+        Ok(v)
+    }
+
+    /// `apply` for a definition no store serves: computed once a document
+    /// for the same arguments (charging its steps each time, as if computed
+    /// again).
+    fn apply_once(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
+        let args = f.get(..params).unwrap_or(&[]);
+        let mut h = rustc_hash::FxHasher::default();
+        d.hash(&mut h);
+        args.hash(&mut h);
+        let h = h.finish();
+        if let Some((held, held_args, v, steps)) = self.calls.get(&h) {
+            if *held == d && held_args.is(args) {
+                let (v, steps) = (v.clone(), *steps);
+                self.step(steps)?;
+                return Ok(v);
+            }
+        }
+        let args = memo::Args::new(args);
+        let start = self.steps;
+        let v = self.eval(&def.body, f)?;
+        if self.calls.len() < DOCUMENT_CALLS {
+            self.calls
+                .insert(h, (d, args, v.clone(), self.steps - start));
         }
         Ok(v)
     }
