@@ -2,7 +2,7 @@
 //! corpora (`benches/gen_corpus.py`, seed 7). Prints, for this machine:
 //! policy load + check time; evaluation throughput (candidacies per second,
 //! JSON in, NDJSON reports out) on one thread and on every core, and on one
-//! thread computing every definition afresh (`--no-memo`);
+//! thread computing each document afresh (`--no-memo`);
 //! per-candidacy latency p50/p99; the whole binary's peak memory streaming
 //! 100,000 candidacies. Set `REGLE_BENCH_N` to change the corpus size
 //! (default 20,000). Needs python3 for the generator.
