@@ -209,7 +209,7 @@ struct Ctx<'p, 'f> {
 }
 
 /// Calls one document keeps for itself, at most.
-const DOCUMENT_CALLS: usize = 100_000;
+const DOCUMENT_CALLS: usize = 10_000;
 
 /// Positions an index holds for a key: borrowed from a table's or the
 /// registry's index, or copied from a definition's.
