@@ -120,6 +120,8 @@ struct Context {
     next: u32,
     /// Read since the store was last trimmed.
     used: bool,
+    /// Found again by a later document (not only made).
+    found: bool,
 }
 
 /// How far past the expected entry a lookup looks before it hashes: a
@@ -195,8 +197,8 @@ struct Stats {
 
 impl Store {
     /// Called before each document (context numbers are only valid within
-    /// one): a full store keeps the contexts read since it was last
-    /// trimmed, or, when they alone fill it, none.
+    /// one): a full store is trimmed to at most half, keeping contexts read
+    /// since it was last trimmed (those found again first).
     pub(crate) fn start_document(&mut self) {
         for c in std::mem::take(&mut self.fresh) {
             let Some(context) = self.slab.get_mut(c as usize) else {
@@ -220,16 +222,42 @@ impl Store {
             return;
         }
         let old = std::mem::take(&mut self.slab);
-        let kept: usize = old.iter().filter(|c| c.used).map(Context::weight).sum();
-        let keep_any = kept <= self.limit / 2;
+        // Kept, while they fill at most half the store: the contexts read
+        // since the last trim that a later document found again, then those
+        // only made, but not of a definition whose contexts seldom come
+        // back (each document its own): they would crowd out the others.
+        let stats = &self.stats;
+        let rank = |c: &Context| match (c.used, c.found) {
+            (false, _) => 0,
+            (true, true) => 2,
+            (true, false) => {
+                // Judged once it has made enough contexts.
+                let repeats = stats.get(c.def as usize).is_none_or(|s| {
+                    s.contexts < TRIAL / 8 || s.known.saturating_mul(2) >= s.contexts
+                });
+                u8::from(repeats)
+            }
+        };
+        let ranks: Vec<u8> = old.iter().map(rank).collect();
+        let mut chosen = vec![false; old.len()];
+        let mut room = self.limit / 2;
+        for level in [2, 1] {
+            for ((c, &r), keep) in old.iter().zip(&ranks).zip(chosen.iter_mut()) {
+                let w = c.weight();
+                if r == level && w <= room {
+                    room -= w;
+                    *keep = true;
+                }
+            }
+        }
         // Old number to new, for the parts that name another context (an
         // earlier one: a context's parts are computed before it is made).
         let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(old.len());
         self.index.clear();
         self.shared = FxHashSet::default();
         self.weight = 0;
-        for mut c in old {
-            let mut keep = keep_any && c.used;
+        for (mut c, chosen) in old.into_iter().zip(chosen) {
+            let mut keep = chosen;
             for p in c.parts.iter_mut() {
                 if let Part::Context(n) = p {
                     match renumbered.get(*n as usize).copied().flatten() {
@@ -304,6 +332,7 @@ impl Store {
         if let Some(id) = found {
             if let Some(c) = self.slab.get_mut(id as usize) {
                 c.used = true;
+                c.found = true;
             }
             return (id, true);
         }
@@ -317,6 +346,7 @@ impl Store {
             positions: None,
             next: 0,
             used: true,
+            found: false,
         };
         self.weight += context.weight();
         self.slab.push(context);
@@ -549,6 +579,42 @@ mod tests {
         assert_eq!(store.get(1, 1, &[Value::Int(7)]), Some((Value::Int(49), 3)));
         assert_eq!(store.context(0, vec![int(1)]), (2, false), "gone");
         assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
+    }
+
+    /// A trim keeps the contexts found again before those only made, and
+    /// not those only made of a definition whose every document makes its
+    /// own; the rest of the store stays usable.
+    #[test]
+    fn trimming_keeps_contexts_found_again_before_those_only_made() {
+        let mut store = Store {
+            limit: 4_000,
+            ..Store::default()
+        };
+        let int = |i| Part::Value(Value::Int(i));
+        let (a, _) = store.context(0, vec![int(0)]);
+        for i in 0..10 {
+            store.put(a, Args::new(&[Value::Int(i)]), &Value::Int(i), 1);
+        }
+        store.start_document();
+        assert_eq!(store.context(0, vec![int(0)]), (a, true), "found again");
+        let (b, _) = store.context(0, vec![int(1)]);
+        for i in 0..100 {
+            store.context(1, vec![int(i)]);
+        }
+        assert!(store.weight > store.limit);
+        store.start_document();
+        let kept: Vec<(DefId, bool)> = store.slab.iter().map(|c| (c.def, c.found)).collect();
+        assert_eq!(
+            kept,
+            [(0, true), (0, false)],
+            "{b}: made, of a definition that repeats"
+        );
+        assert_eq!(store.weight, weighed(&store));
+        assert!(store.context(0, vec![int(0)]).1);
+        assert_eq!(
+            store.get(0, 0, &[Value::Int(3)]).map(|v| v.0),
+            Some(Value::Int(3))
+        );
     }
 
     /// A value is two words and an entry five (they were three and
