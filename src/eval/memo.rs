@@ -140,11 +140,21 @@ struct Entry {
 
 impl Entry {
     fn args(&self) -> &[Value] {
-        if self.many {
-            self.args.as_list()
-        } else {
-            std::slice::from_ref(&self.args)
-        }
+        arguments(&self.args, self.many)
+    }
+}
+
+/// The same arguments, exactly (versions as written).
+fn same_arguments(held: &[Value], args: &[Value]) -> bool {
+    held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
+}
+
+/// Arguments held as one value: the argument, or the list of them.
+fn arguments(held: &Value, many: bool) -> &[Value] {
+    if many {
+        held.as_list()
+    } else {
+        std::slice::from_ref(held)
     }
 }
 
@@ -158,12 +168,7 @@ pub(crate) struct Args {
 impl Args {
     /// These arguments exactly (versions as written).
     pub(crate) fn is(&self, args: &[Value]) -> bool {
-        let held = if self.many {
-            self.held.as_list()
-        } else {
-            std::slice::from_ref(&self.held)
-        };
-        held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
+        same_arguments(arguments(&self.held, self.many), args)
     }
 
     pub(crate) fn new(args: &[Value]) -> Args {
@@ -405,10 +410,7 @@ impl Context {
     /// further (documents of a context go over the same items in the same
     /// order, some skipping a few), else by hash.
     fn find(&mut self, args: &[Value]) -> Option<(Value, u64)> {
-        let matches = |e: &Entry| {
-            let held = e.args();
-            held.len() == args.len() && held.iter().zip(args).all(|(a, b)| a.same(b))
-        };
+        let matches = |e: &Entry| same_arguments(e.args(), args);
         let next = self.next as usize;
         let near = self
             .entries
@@ -625,6 +627,15 @@ mod tests {
         assert_eq!(std::mem::size_of::<Entry>(), 40);
     }
 
+    /// A list of one item, written at `node` of `doc`.
+    fn placed(item: Value, doc: crate::ir::value::DocRef, node: u32) -> Value {
+        Value::List(std::sync::Arc::new(crate::ir::value::List {
+            items: vec![item],
+            origin: Some(crate::ir::value::Origin { doc, node }),
+            lookup: std::sync::OnceLock::new(),
+        }))
+    }
+
     /// The store's running weight is what its contexts and shared lists
     /// weigh.
     fn weighed(store: &Store) -> usize {
@@ -734,14 +745,7 @@ mod tests {
             1,
         );
         assert_eq!(store.shared.len(), 3, "5.1 and 5.1.0 are both kept");
-        let placed = Value::List(std::sync::Arc::new(crate::ir::value::List {
-            items: vec![Value::Sym(3)],
-            origin: Some(crate::ir::value::Origin {
-                doc: crate::ir::value::DocRef::Registry,
-                node: 7,
-            }),
-            lookup: std::sync::OnceLock::new(),
-        }));
+        let placed = placed(Value::Sym(3), crate::ir::value::DocRef::Registry, 7);
         store.put(a, Args::new(&[Value::Int(2)]), &placed, 1);
         assert_eq!(store.shared.len(), 3);
         match store.get(0, a, &[Value::Int(2)]) {
@@ -794,14 +798,7 @@ mod tests {
             Some(Value::Int(0))
         );
         assert_eq!(store.get(0, c, &[Value::Int(9)]), None);
-        let fact = Value::List(std::sync::Arc::new(crate::ir::value::List {
-            items: vec![Value::Int(1)],
-            origin: Some(crate::ir::value::Origin {
-                doc: crate::ir::value::DocRef::Input,
-                node: 3,
-            }),
-            lookup: std::sync::OnceLock::new(),
-        }));
+        let fact = placed(Value::Int(1), crate::ir::value::DocRef::Input, 3);
         store.put(c, Args::new(&[Value::Int(5)]), &fact, 1);
         assert_eq!(store.get(0, c, &[Value::Int(5)]), None);
     }
