@@ -222,9 +222,14 @@ fn policy_error_far_along_a_long_line_is_rendered_for_a_person() {
     let p = d.join("p.regle");
     std::fs::write(&p, format!("{HEAD}def d = [{}1] ?\n", "1, ".repeat(40_000))).unwrap();
     let run = regle(&["check", p.to_str().unwrap()], None);
+    assert_place_named_not_quoted(&run, "p.regle:7:120013:");
+}
+
+/// Refused (exit 2), the place named, the line not quoted.
+fn assert_place_named_not_quoted(run: &Run, place: &str) {
     assert_eq!(run.code, 2, "{}", run.stderr);
     let said = flat(&run.stderr);
-    assert!(said.contains("p.regle:7:120013:"), "{said}");
+    assert!(said.contains(place), "{said}");
     assert!(said.contains("the line is too long to quote"), "{said}");
 }
 
@@ -235,10 +240,7 @@ fn facts_error_far_along_a_long_line_is_rendered_for_a_person() {
     let pad = "x".repeat(200_000);
     let facts = format!("{{\"c\": {{\"id\": \"{pad}\", \"n\": \"two\"}}}}\n");
     let run = eval_facts_as("c.ndjson", facts.as_bytes(), &[]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    let said = flat(&run.stderr);
-    assert!(said.contains("c.ndjson:1:200023:"), "{said}");
-    assert!(said.contains("the line is too long to quote"), "{said}");
+    assert_place_named_not_quoted(&run, "c.ndjson:1:200023:");
 }
 
 /// A chain of definitions, each reading the next, recurses as deep when

@@ -528,6 +528,14 @@ fn parts_hash(d: DefId, parts: &[Part]) -> u64 {
     h.finish()
 }
 
+/// A call's hash: its definition and arguments.
+pub(crate) fn call_hash(d: DefId, args: &[Value]) -> u64 {
+    let mut h = FxHasher::default();
+    d.hash(&mut h);
+    args.hash(&mut h);
+    h.finish()
+}
+
 fn args_hash(args: &[Value]) -> u64 {
     let mut h = FxHasher::default();
     args.hash(&mut h);

@@ -8,7 +8,6 @@ use crate::facts::tree::{NodeValue, Tree};
 use crate::ir::value::{DocRef, List, Origin, VersionValue};
 use crate::ir::*;
 use crate::source::Span;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub mod memo;
@@ -788,13 +787,18 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             return Ok(v);
         }
         let args = memo::Args::new(args);
-        let start = self.steps;
-        let v = self.eval(&def.body, f)?;
-        let steps = self.steps - start;
+        let (v, steps) = self.measured(def, f)?;
         if let Some(s) = self.store.as_mut() {
             s.put(context, args, &v, steps);
         }
         Ok(v)
+    }
+
+    /// Definition `def`'s body on `f`, with the steps it took.
+    fn measured(&mut self, def: &Def, f: &mut [Value]) -> R<(Value, u64)> {
+        let start = self.steps;
+        let v = self.eval(&def.body, f)?;
+        Ok((v, self.steps - start))
     }
 
     /// `apply` for a definition no store serves: computed once a document
@@ -802,10 +806,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// again).
     fn apply_once(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
         let args = f.get(..params).unwrap_or(&[]);
-        let mut h = rustc_hash::FxHasher::default();
-        d.hash(&mut h);
-        args.hash(&mut h);
-        let h = h.finish();
+        let h = memo::call_hash(d, args);
         if let Some((held, held_args, v, steps)) = self.calls.get(&h) {
             if *held == d && held_args.is(args) {
                 let (v, steps) = (v.clone(), *steps);
@@ -814,11 +815,9 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             }
         }
         let args = memo::Args::new(args);
-        let start = self.steps;
-        let v = self.eval(&def.body, f)?;
+        let (v, steps) = self.measured(def, f)?;
         if self.calls.len() < DOCUMENT_CALLS {
-            self.calls
-                .insert(h, (d, args, v.clone(), self.steps - start));
+            self.calls.insert(h, (d, args, v.clone(), steps));
         }
         Ok(v)
     }

@@ -3,6 +3,12 @@
 
 pub mod memo;
 pub mod types;
+pub mod value;
+
+use crate::diag::Severity;
+use crate::source::{Source, Span};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// How deep evaluating a definition may recurse, through the definitions
 /// it reads: bounded so that no policy can exhaust an evaluating thread's
@@ -45,12 +51,6 @@ pub fn eval_depths(defs: &[Def]) -> Vec<usize> {
     }
     depth
 }
-pub mod value;
-
-use crate::diag::Severity;
-use crate::source::{Source, Span};
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 pub use types::Type;
 pub use value::{Symbols, Value};
 
@@ -275,7 +275,6 @@ impl Ir {
     /// Reads nothing but local slots, constants and tables: the same
     /// locals give the same value in every document.
     pub fn reads_only_locals(&self) -> bool {
-        let all = |xs: &[Ir]| xs.iter().all(Ir::reads_only_locals);
         match self {
             Ir::Const(_) | Ir::Local(_) | Ir::Table(_) => true,
             Ir::LetRef(..)
@@ -284,29 +283,16 @@ impl Ir {
             | Ir::Input(_)
             | Ir::AsOf
             | Ir::Fires(..) => false,
-            Ir::Field(b, _) | Ir::Not(b) => b.reads_only_locals(),
+            // An index on the registry or a definition: not the same in
+            // every document.
             Ir::Where {
-                src, cond, lookup, ..
-            } => {
-                src.reads_only_locals()
-                    && cond.as_ref().is_none_or(|c| c.reads_only_locals())
-                    && lookup.as_ref().is_none_or(|l| {
-                        matches!(l.source, LookupSource::Table(_))
-                            && l.key.iter().all(|(k, _)| k.reads_only_locals())
-                    })
+                lookup: Some(l), ..
+            } if !matches!(l.source, LookupSource::Table(_)) => false,
+            _ => {
+                let mut all = true;
+                self.for_each_child(|c| all = all && c.reads_only_locals());
+                all
             }
-            Ir::Quant { src, body, .. } => src.reads_only_locals() && body.reads_only_locals(),
-            Ir::If(a, b, c) => {
-                a.reads_only_locals() && b.reads_only_locals() && c.reads_only_locals()
-            }
-            Ir::And(xs) | Ir::Or(xs) | Ir::List(xs) | Ir::Record(_, xs) | Ir::Builtin(_, xs) => {
-                all(xs)
-            }
-            Ir::Cmp(_, a, b)
-            | Ir::In(a, b, _)
-            | Ir::AddInt(a, b, _)
-            | Ir::Concat(a, b)
-            | Ir::Minus(a, b) => a.reads_only_locals() && b.reads_only_locals(),
         }
     }
 }

@@ -159,12 +159,11 @@ fn syntax_error(source: &Source, e: pest::error::Error<Rule>) -> Diagnostic {
         // The parser's own guard on its recursion: `if`s or quantifiers
         // nested without brackets, thousands deep.
         ErrorVariant::CustomError { message } if message.contains("stack limit") => {
-            return Diagnostic::error(
-                "regle::syntax::too_deep",
-                "this expression nests too deep to be read",
-            )
-            .at(source, Span::new(start, end), "too deep")
-            .help("name a part of it with `def`, and use that name here");
+            return too_deep(
+                source,
+                Span::new(start, end),
+                "this expression nests too deep to be read".to_string(),
+            );
         }
         ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
@@ -264,6 +263,13 @@ fn expected_name(rule: Rule) -> Option<&'static str> {
         Rule::field_domain | Rule::k_in => "`in`",
         _ => return None,
     })
+}
+
+/// An expression too deep to read or to check.
+fn too_deep(source: &Source, span: Span, message: String) -> Diagnostic {
+    Diagnostic::error("regle::syntax::too_deep", message)
+        .at(source, span, "too deep")
+        .help("name a part of it with `def`, and use that name here")
 }
 
 /// How deep an expression nests (a leaf is 1), found without recursion.
@@ -728,12 +734,11 @@ impl Lower<'_> {
     }
 
     fn too_deep(&self, span: Span) -> Diagnostic {
-        Diagnostic::error(
-            "regle::syntax::too_deep",
+        too_deep(
+            self.source,
+            span,
             format!("this expression nests more than {MAX_EXPR_DEPTH} operations deep"),
         )
-        .at(self.source, span, "too deep")
-        .help("name a part of it with `def`, and use that name here")
     }
 
     /// Counts the links of a chain (`+`, `where`, fields, `not`) as they are
