@@ -354,3 +354,53 @@ fn a_call_made_again_in_a_document_gives_the_same_value_and_places() {
         ]
     );
 }
+
+/// A rule remembered item by item (`tests/fixtures/rule-memo`): each
+/// request's plan says its own owner, a waived item is deposited, and the
+/// batch reads as computed afresh, in every format.
+#[test]
+fn a_remembered_rule_gives_each_request_its_own_decisions() {
+    let run = |format: &str, memo: bool| {
+        let mut args = vec![
+            "eval",
+            "tests/fixtures/rule-memo",
+            "tests/fixtures/rule-memo/requests.ndjson",
+            "--format",
+            format,
+            "--jobs",
+            "1",
+        ];
+        if !memo {
+            args.push("--no-memo");
+        }
+        regle(&args).1
+    };
+    let plans: Vec<Vec<String>> = serde_json::Deserializer::from_str(&run("ndjson", true))
+        .into_iter::<serde_json::Value>()
+        .map(|r| {
+            r.unwrap()["plan"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| match l["from"]["by"].as_str() {
+                    Some(by) => format!("{} {by}", l["item"].as_str().unwrap()),
+                    None => format!("{} -", l["item"].as_str().unwrap()),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        plans,
+        [
+            vec!["A1 -", "A2 ann", "A3 ann"],
+            vec!["A1 -", "A2 bob", "A3 bob"],
+            vec!["A1 -", "A2 -", "A3 cyd"],
+            vec!["B1 -", "B2 dee"],
+            vec!["A1 -", "A2 -", "A3 eve"],
+            vec!["A1 -", "A2 -", "A3 fay"],
+        ]
+    );
+    for format in ["ndjson", "human"] {
+        assert_eq!(run(format, true), run(format, false), "{format}");
+    }
+}

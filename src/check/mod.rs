@@ -1291,6 +1291,7 @@ impl<'a> Checker<'a> {
             outcomes,
             exceptions: Vec::new(),
             overrides,
+            memo: None,
         })
     }
 
@@ -1651,7 +1652,7 @@ impl<'a> Checker<'a> {
         self.lint_unused(&rules, subject.as_ref().map(|s| &s.1));
         // Every rule slot gave a rule: indexes stay positions in `self.rules`
         // (the report orders by rule ID, not by this order).
-        let rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
+        let mut rules: Vec<RuleDef> = rules.into_iter().flatten().collect();
         let names: Vec<(Source, Span, String)> = self
             .defs
             .iter()
@@ -1683,6 +1684,10 @@ impl<'a> Checker<'a> {
             let plans = crate::ir::memo::plan(&defs, &self.inputs);
             for (d, plan) in defs.iter_mut().zip(plans) {
                 d.memo = plan;
+            }
+            let plans = crate::ir::memo::plan_rules(&rules, &defs, &self.inputs);
+            for (r, plan) in rules.iter_mut().zip(plans) {
+                r.memo = plan;
             }
         }
         let mut decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();

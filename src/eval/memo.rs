@@ -294,6 +294,15 @@ impl Store {
         self.stats.get(d as usize).is_none_or(|s| !s.off)
     }
 
+    /// Documents that computed a context of `d`, and those that found it
+    /// known.
+    #[cfg(test)]
+    pub(crate) fn contexts_known(&self, d: DefId) -> (u32, u32) {
+        self.stats
+            .get(d as usize)
+            .map_or((0, 0), |s| (s.contexts, s.known))
+    }
+
     fn stats(&mut self, d: DefId) -> Option<&mut Stats> {
         if self.stats.len() <= d as usize {
             self.stats.resize(d as usize + 1, Stats::default());

@@ -5,6 +5,7 @@
 
 use crate::diag::Severity;
 use crate::facts::tree::{NodeValue, Tree};
+use crate::ir::memo as memo_plan;
 use crate::ir::value::{DocRef, List, Origin, VersionValue};
 use crate::ir::*;
 use crate::source::Span;
@@ -254,10 +255,11 @@ pub fn evaluate_with<'p, 'f>(
         spare: Vec::new(),
         def_indexes: rustc_hash::FxHashMap::default(),
         key: Vec::new(),
+        // Definitions', then rules' (numbered after the definitions).
         contexts: vec![
             u32::MAX;
             if store.is_some() {
-                policy.defs.len()
+                policy.defs.len() + policy.rules.len()
             } else {
                 0
             }
@@ -305,6 +307,55 @@ struct Decided {
     rule: RuleIdx,
     value: u32,
     from: Value,
+}
+
+/// Where the outcomes of a document's rules go.
+struct Fired<'a> {
+    diagnostics: &'a mut Vec<DiagnosticReport>,
+    documents: &'a mut Vec<DocumentReport>,
+    decided: &'a mut [rustc_hash::FxHashMap<Value, Candidates>],
+}
+
+/// Bind the first item of `held` (see `hold_item`) and the `let`s computed
+/// for it then: its position, which `let`s are bound, and the rest.
+fn restore<'h>(
+    rule: &RuleDef,
+    held: &'h [Value],
+    items: &[Value],
+    frame: &mut Vec<Value>,
+) -> Option<(usize, u64, &'h [Value])> {
+    let [Value::Int(i), Value::Int(done), rest @ ..] = held else {
+        return None;
+    };
+    let (i, done) = (usize::try_from(*i).ok()?, *done as u64);
+    let (lets, rest) = rest.split_at_checked(done.count_ones() as usize)?;
+    if frame.len() < rule.frame as usize {
+        frame.resize(rule.frame as usize, Value::None);
+    }
+    let (slot, _) = rule.for_each.as_ref()?;
+    *frame.get_mut(*slot as usize)? = items.get(i)?.clone();
+    let bound = rule
+        .lets
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| done & (1u64 << k) != 0);
+    for ((_, (slot, _)), v) in bound.zip(lets) {
+        *frame.get_mut(*slot as usize)? = v.clone();
+    }
+    Some((i, done, rest))
+}
+
+/// A remembered rule's record of an item it holds for, appended to `held`
+/// (one list for all its items): its position, the `let`s its condition
+/// computed (a bit each), and their values.
+fn hold_item(held: &mut Vec<Value>, rule: &RuleDef, i: usize, done: u64, frame: &[Value]) {
+    held.push(Value::Int(i as i64));
+    held.push(Value::Int(done as i64));
+    for (k, (slot, _)) in rule.lets.iter().enumerate() {
+        if done & (1u64 << k) != 0 {
+            held.push(frame.get(*slot as usize).cloned().unwrap_or_default());
+        }
+    }
 }
 
 impl<'p: 'f, 'f> Ctx<'p, 'f> {
@@ -360,34 +411,106 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 Some(_) => list.as_list(),
                 None => &no_item,
             };
+            let mut fired = Fired {
+                diagnostics: &mut diagnostics,
+                documents: &mut documents,
+                decided: &mut decided,
+            };
+            // The items a remembered rule held for in this context, when an
+            // earlier document had it: not tested again.
+            let remembered = self.rule_context(ri, rule)?;
+            let found = match remembered {
+                Some((id, c, true)) => self.store.as_mut().and_then(|s| s.get(id, c, &[])),
+                _ => None,
+            };
+            if let Some((held, steps)) = found {
+                self.remembered = true;
+                self.step(steps)?;
+                let mut rest = held.as_list();
+                while let Some((i, done, next)) = restore(rule, rest, items, &mut frame) {
+                    self.fired(ri, rule, &list, i, done, &mut frame, &mut fired)?;
+                    rest = next;
+                }
+                continue;
+            }
+            // Otherwise each item is tested, and, for a remembered rule,
+            // those it holds for recorded with the `let`s it computed.
+            let mut record = remembered.map(|_| (Vec::new(), 0u64));
             for (i, item) in items.iter().enumerate() {
-                let Some(done) = self.fires_checked(ri, item, &mut frame, true)? else {
+                let start = self.steps;
+                let done = self.fires_checked(ri, item, &mut frame, true)?;
+                if let Some((held, steps)) = record.as_mut() {
+                    *steps += self.steps - start;
+                    if let Some(done) = done {
+                        hold_item(held, rule, i, done, &frame);
+                    }
+                }
+                let Some(done) = done else {
                     continue;
                 };
-                // Where the item is written, for `at`: its own origin, or
-                // its place in the list's.
-                let origin = item.origin().or_else(|| {
-                    Some(Origin {
-                        doc: list.origin()?.doc,
-                        node: *self.children(&list)?.get(i)?,
-                    })
-                });
-                self.lets.push((ri, done));
-                let outcomes = self.outcomes(
-                    ri,
-                    rule,
-                    item,
-                    origin,
-                    &mut frame,
-                    &mut diagnostics,
-                    &mut documents,
-                    &mut decided,
-                );
-                self.lets.pop();
-                outcomes?;
+                self.fired(ri, rule, &list, i, done, &mut frame, &mut fired)?;
+            }
+            if let (Some((_, c, _)), Some((held, steps)), Some(store)) =
+                (remembered, record, self.store.as_mut())
+            {
+                store.put(c, memo::Args::new(&[]), &Value::list(held), steps);
             }
         }
         self.finish(subject, diagnostics, documents, decided)
+    }
+
+    /// The context of a rule whose items are remembered (numbered after
+    /// the definitions in the store), its number and whether an earlier
+    /// document had it.
+    fn rule_context(&mut self, ri: RuleIdx, rule: &'p RuleDef) -> R<Option<(DefId, u32, bool)>> {
+        if rule.memo.is_none() || self.store.is_none() {
+            return Ok(None);
+        }
+        let id = (self.policy.defs.len() + ri as usize) as DefId;
+        Ok(self
+            .context(id, rule.memo.as_ref())?
+            .map(|(c, known)| (id, c, known)))
+    }
+
+    /// The outcomes of `rule` for item `i` of `list`, bound in `frame`
+    /// with the `let`s `done` says.
+    #[allow(clippy::too_many_arguments)]
+    fn fired(
+        &mut self,
+        ri: RuleIdx,
+        rule: &RuleDef,
+        list: &Value,
+        i: usize,
+        done: u64,
+        frame: &mut [Value],
+        to: &mut Fired,
+    ) -> R<()> {
+        let items = list.as_list();
+        let item = match (&rule.for_each, items.get(i)) {
+            (Some(_), Some(item)) => item,
+            _ => &Value::None,
+        };
+        // Where the item is written, for `at`: its own origin, or its
+        // place in the list's.
+        let origin = item.origin().or_else(|| {
+            Some(Origin {
+                doc: list.origin()?.doc,
+                node: *self.children(list)?.get(i)?,
+            })
+        });
+        self.lets.push((ri, done));
+        let outcomes = self.outcomes(
+            ri,
+            rule,
+            item,
+            origin,
+            frame,
+            to.diagnostics,
+            to.documents,
+            to.decided,
+        );
+        self.lets.pop();
+        outcomes
     }
 
     /// What a rule that fires for an item says.
@@ -770,7 +893,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// hold its arguments: remembered from an earlier document when it can
     /// be, and remembered for the next ones.
     fn apply(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
-        let Some((context, known)) = self.context(d, def)? else {
+        let Some((context, known)) = self.context(d, def.memo.as_ref())? else {
             if params == 0 || def.memo.is_none() {
                 return self.eval(&def.body, f);
             }
@@ -825,8 +948,12 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// The number of `d`'s context in this document, computed on first
     /// need, and whether an earlier document had it; `None` when `d` is not
     /// remembered.
-    fn context(&mut self, d: DefId, def: &'p Def) -> R<Option<(u32, bool)>> {
-        let (Some(plan), Some(store)) = (&def.memo, &self.store) else {
+    fn context(
+        &mut self,
+        d: DefId,
+        plan: Option<&'p memo_plan::MemoPlan>,
+    ) -> R<Option<(u32, bool)>> {
+        let (Some(plan), Some(store)) = (plan, &self.store) else {
             return Ok(None);
         };
         match self.contexts.get(d as usize) {
@@ -845,7 +972,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             // A remembered definition is its context: a number.
             if let Ir::Global(g) = ir {
                 if let Some(gdef) = policy.defs.get(*g as usize).filter(|g| g.params == 0) {
-                    if let Some((c, _)) = self.context(*g, gdef)? {
+                    if let Some((c, _)) = self.context(*g, gdef.memo.as_ref())? {
                         parts.push(memo::Part::Context(c));
                         continue;
                     }
@@ -1718,6 +1845,101 @@ pub fn display(policy: &Policy, v: &Value) -> String {
                 .map(|(k, v)| format!("{}: {}", display(k), display(v)))
                 .collect();
             format!("{{{}}}", parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{json, tree::Limits, typed};
+    use crate::source::SourceFile;
+
+    /// The decisions of a report, `item=status` or `item=status<-from`.
+    fn plan(policy: &Policy, r: &Report) -> Vec<String> {
+        r.decisions
+            .iter()
+            .flat_map(|d| &d.lines)
+            .map(|l| {
+                let d = policy.decisions.first().expect("one decision");
+                let value = d.values.get(l.value as usize).expect("a value");
+                let head = display(policy, &l.head.key);
+                match l.from {
+                    Value::None => format!("{head}={value}"),
+                    ref from => format!("{head}={value}<-{}", display(policy, from)),
+                }
+            })
+            .collect()
+    }
+
+    /// A rule that goes over a list and decides is remembered item by item:
+    /// the second request of a context finds the items the first held for
+    /// (a rule context known), and its decisions still say its own facts;
+    /// an exception's facts (`waived`) are part of the context.
+    #[test]
+    fn a_remembered_rule_finds_its_items_and_decides_with_the_document_facts() {
+        let checked = crate::check::load_policy(std::path::Path::new("tests/fixtures/rule-memo"))
+            .expect("the fixture checks");
+        let policy = &checked.policy;
+        let memo = Memo::new(1);
+        let run = |text: &str, memo: Option<&Memo>| {
+            let source = SourceFile::new("request.json", text);
+            let tree = json::parse_json(text, 0, &Limits::default()).expect("JSON");
+            let inputs = typed::read_document(policy, &tree, &source, false).expect("facts");
+            let facts = Facts {
+                inputs: &inputs,
+                input_tree: Some(&tree),
+                registry_tree: None,
+                registry_indexes: &[],
+            };
+            let r = evaluate_with(policy, &facts, 0, memo).expect("within budget");
+            plan(policy, &r)
+        };
+        // A list written in the document holds its places: a context of
+        // it is the document's own (`cyd`); left out, it is `[]` for all.
+        let request = |owner: &str, waived: &str| {
+            let waived = match waived {
+                "" => String::new(),
+                w => format!(r#", "waived": [{w}]"#),
+            };
+            format!(
+                r#"{{"request": {{"id": "r", "area": "A", "owner": "{owner}", "min_level": 2{waived}}}}}"#
+            )
+        };
+        let rule = policy
+            .rules
+            .iter()
+            .position(|r| r.id == "R-1")
+            .expect("R-1");
+        assert!(policy.rules[rule].memo.is_some(), "R-1 is remembered");
+        let id = (policy.defs.len() + rule) as DefId;
+        let known = || memo.store().expect("free").contexts_known(id);
+        let skipped = |owner: &str, codes: &[&str]| -> Vec<String> {
+            ["A1", "A2", "A3"]
+                .iter()
+                .map(|c| match codes.contains(c) {
+                    true => format!(
+                        "{c}=skipped<-{{by: {owner}, why: {c} at level {}}}",
+                        &c[1..]
+                    ),
+                    false => format!("{c}=deposit"),
+                })
+                .collect()
+        };
+        for (owner, waived, found, codes) in [
+            ("ann", "", (1, 0), &["A2", "A3"][..]),
+            ("bob", "", (2, 1), &["A2", "A3"]),
+            ("cyd", r#""A2""#, (3, 1), &["A3"]),
+            ("dee", "", (4, 2), &["A2", "A3"]),
+        ] {
+            let with = run(&request(owner, waived), Some(&memo));
+            assert_eq!(with, skipped(owner, codes), "{owner}");
+            assert_eq!(known(), found, "{owner}: contexts made, found");
+            assert_eq!(
+                with,
+                run(&request(owner, waived), None),
+                "{owner}: as afresh"
+            );
         }
     }
 }

@@ -10,7 +10,7 @@
 //! and categories), so a query a definition makes item by item is made once
 //! a run, for each context, instead of once a document.
 
-use super::{Access, Def, DefId, InputDef, Ir};
+use super::{Access, Def, DefId, InputDef, Ir, Outcome, RuleDef, RuleIdx};
 
 /// What a remembered definition's value depends on, besides its arguments:
 /// expressions of the document that read no local, each a definition or an
@@ -36,6 +36,8 @@ struct Scan {
     /// Goes over a list (a query, a quantifier, a table): worth
     /// remembering; a body without one is cheaper to compute again.
     loops: bool,
+    /// Scanning a rule's condition: its `let`s are scanned themselves.
+    in_rule: bool,
     context: Vec<(Base, Vec<Access>)>,
 }
 
@@ -50,6 +52,95 @@ pub fn plan(defs: &[Def], inputs: &[InputDef]) -> Vec<Option<MemoPlan>> {
             })
         })
         .collect()
+}
+
+/// A plan for each rule (by index) whose items a run may remember: one that
+/// goes over a list and only decides. What it decides for each item, its
+/// `when` past the part that is the same for every item (with the `let`s
+/// that reads, and its exceptions), is a function of the list, the item
+/// and a context; a document of a known context finds which items the rule
+/// held for, and the `let`s it computed then, without testing each item.
+/// Its outcomes are still computed for the document.
+pub fn plan_rules(rules: &[RuleDef], defs: &[Def], inputs: &[InputDef]) -> Vec<Option<MemoPlan>> {
+    let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
+    rules
+        .iter()
+        .map(|rule| {
+            let (_, list) = rule.for_each.as_ref()?;
+            let decides_only = !rule.outcomes.is_empty()
+                && rule
+                    .outcomes
+                    .iter()
+                    .all(|o| matches!(o, Outcome::Decide { .. }));
+            if !decides_only || (rule.when.is_none() && rule.exceptions.is_empty()) {
+                return None;
+            }
+            let mut s = Scan {
+                pure: true,
+                in_rule: true,
+                ..Scan::default()
+            };
+            scan(list, defs, inputs, &mut scans, &mut s);
+            let mut seen = Vec::new();
+            scan_condition(
+                rule, false, rules, defs, inputs, &mut scans, &mut s, &mut seen,
+            );
+            s.pure.then(|| MemoPlan {
+                context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Scan what decides whether `rule` fires for an item: its `when` (and its
+/// guard, for an exception: the main rule's is tested before, once), the
+/// `let`s those read, and its exceptions, each once.
+#[allow(clippy::too_many_arguments)]
+fn scan_condition(
+    rule: &RuleDef,
+    with_guard: bool,
+    rules: &[RuleDef],
+    defs: &[Def],
+    inputs: &[InputDef],
+    scans: &mut [Option<Scan>],
+    s: &mut Scan,
+    seen: &mut Vec<RuleIdx>,
+) {
+    let mut lets = vec![false; rule.lets.len()];
+    let mut todo: Vec<&Ir> = Vec::new();
+    todo.extend(rule.when.as_ref());
+    if with_guard {
+        todo.extend(rule.guard.as_ref());
+    }
+    while let Some(ir) = todo.pop() {
+        scan(ir, defs, inputs, scans, s);
+        // The `let`s it reads, scanned in turn.
+        let mut reads = Vec::new();
+        let_refs(ir, &mut reads);
+        for k in reads {
+            if let (Some(done @ false), Some((_, l))) = (lets.get_mut(k), rule.lets.get(k)) {
+                *done = true;
+                todo.push(l);
+            }
+        }
+    }
+    for &e in &rule.exceptions {
+        if seen.contains(&e) {
+            continue;
+        }
+        seen.push(e);
+        if let Some(other) = rules.get(e as usize) {
+            scan_condition(other, true, rules, defs, inputs, scans, s, seen);
+        }
+    }
+}
+
+/// The `let`s (by index) an expression reads directly.
+fn let_refs(ir: &Ir, out: &mut Vec<usize>) {
+    if let Ir::LetRef(_, k) = ir {
+        out.push(*k as usize);
+    }
+    ir.for_each_child(|c| let_refs(c, out));
 }
 
 fn scan_def(d: DefId, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>]) -> Scan {
@@ -84,6 +175,7 @@ fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], 
     match ir {
         Ir::Const(_) | Ir::Local(_) => {}
         Ir::Table(_) => s.loops = true,
+        Ir::LetRef(..) if s.in_rule => {}
         Ir::LetRef(..) | Ir::Fires(..) => s.pure = false,
         Ir::Global(d) => add(s, Base::Global(*d), Vec::new()),
         // The registry is the same for every document of a run.

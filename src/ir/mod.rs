@@ -318,6 +318,9 @@ pub struct RuleDef {
     pub exceptions: Vec<RuleIdx>,
     /// Rules whose decisions this one's replace on the same item.
     pub overrides: Vec<RuleIdx>,
+    /// The items it holds for remembered from one document to the next,
+    /// on this context.
+    pub memo: Option<memo::MemoPlan>,
 }
 
 #[derive(Debug)]
