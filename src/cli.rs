@@ -285,13 +285,14 @@ fn eval_command(
     };
     let started = std::time::Instant::now();
     let mut summary = batch::Summary::default();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut out =
+        batch::ReportWriter::new(std::io::stdout().lock(), format == ReportFormat::Ndjson);
     let mut json_items: Vec<String> = Vec::new();
     let mut failed_write = false;
     let run = |stream: &mut batch::DocStream,
                pool: Option<&rayon::ThreadPool>,
                summary: &mut batch::Summary,
-               out: &mut std::io::BufWriter<std::io::StdoutLock>,
+               out: &mut batch::ReportWriter<std::io::StdoutLock>,
                json_items: &mut Vec<String>,
                failed_write: &mut bool| {
         batch::run(&cx, stream, pool, |r, bytes| {
@@ -301,15 +302,8 @@ fn eval_command(
             }
             match cx.format {
                 batch::Format::Json => json_items.push(r.stdout),
-                batch::Format::Ndjson => {
-                    // Two writes: a report is not copied to add its newline.
-                    let written = out.write_all(r.stdout.as_bytes());
-                    if written.and_then(|()| out.write_all(b"\n")).is_err() {
-                        *failed_write = true;
-                    }
-                }
-                batch::Format::Human => {
-                    if out.write_all(r.stdout.as_bytes()).is_err() {
+                batch::Format::Ndjson | batch::Format::Human => {
+                    if out.push(r.stdout).is_err() {
                         *failed_write = true;
                     }
                 }
@@ -340,7 +334,9 @@ fn eval_command(
         let pretty = serde_json::from_str::<serde_json::Value>(&text)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or(text);
-        let _ = writeln!(out, "{pretty}");
+        if out.inner().and_then(|o| writeln!(o, "{pretty}")).is_err() {
+            failed_write = true;
+        }
     }
     if out.flush().is_err() {
         failed_write = true;
