@@ -404,3 +404,29 @@ fn a_remembered_rule_gives_each_request_its_own_decisions() {
         assert_eq!(run(format, true), run(format, false), "{format}");
     }
 }
+
+/// `fires` asked about items a rule's loop tested (`tests/fixtures/asked`):
+/// the same answers as testing them; a part equal to a tested one but
+/// written otherwise (`5.1.0`), or not in the rule's list, is tested anew.
+#[test]
+fn asking_whether_a_rule_fires_gives_its_loops_answers() {
+    let said: Vec<String> = reports(&[
+        "eval",
+        "tests/fixtures/asked",
+        "tests/fixtures/asked/requests.ndjson",
+        "--format",
+        "ndjson",
+    ])[0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["rule"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(said, ["A-1 x 5.1", "A-2 x 5.1 too", "A-2 y 5.1 too"]);
+}

@@ -1292,6 +1292,7 @@ impl<'a> Checker<'a> {
             exceptions: Vec::new(),
             overrides,
             memo: None,
+            asked: false,
         })
     }
 
@@ -1689,6 +1690,11 @@ impl<'a> Checker<'a> {
             for (r, plan) in rules.iter_mut().zip(plans) {
                 r.memo = plan;
             }
+            for r in crate::ir::asked_rules(&rules, &defs) {
+                if let Some(rule) = rules.get_mut(r as usize) {
+                    rule.asked = true;
+                }
+            }
         }
         let mut decisions: Vec<Decision> = self.decisions.into_iter().flatten().collect();
         for d in &mut decisions {
@@ -1739,26 +1745,7 @@ impl<'a> Checker<'a> {
     fn lint_unused(&mut self, rules: &[Option<RuleDef>], subject: Option<&Ir>) {
         let mut roots: Vec<&Ir> = Vec::new();
         for r in rules.iter().flatten() {
-            roots.extend(r.for_each.as_ref().map(|f| &f.1));
-            roots.extend(r.lets.iter().map(|l| &l.1));
-            roots.extend(r.guard.as_ref());
-            roots.extend(r.when.as_ref());
-            for o in &r.outcomes {
-                match o {
-                    Outcome::Diagnostic { guard, message, .. } => {
-                        roots.extend(guard.as_ref());
-                        roots.extend(message.iter().filter_map(|p| match p {
-                            TemplatePart::Expr(e) => Some(e),
-                            TemplatePart::Text(_) => None,
-                        }));
-                    }
-                    Outcome::Decide { from, .. } => roots.extend(from.as_ref()),
-                    Outcome::Document { with, status, .. } => {
-                        roots.extend(with.iter().map(|w| &w.1));
-                        roots.push(status);
-                    }
-                }
-            }
+            roots.extend(r.exprs());
         }
         for d in self.decisions.iter().flatten() {
             roots.push(&d.over);

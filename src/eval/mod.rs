@@ -206,6 +206,36 @@ struct Ctx<'p, 'f> {
     /// again (two rules asking about the same requirement) is computed
     /// once. At most `DOCUMENT_CALLS`.
     calls: rustc_hash::FxHashMap<u64, (DefId, memo::Args, Value, u64)>,
+    /// What the loops of rules another asks about (`fires`, exceptions)
+    /// found this document, by rule.
+    tested: Vec<Option<Tested>>,
+}
+
+/// What a rule's loop found for each item of its list: whether the rule
+/// held for it, and the steps its test took (with the guard's, once).
+struct Tested {
+    list: Value,
+    held: Vec<(bool, u32)>,
+    /// Each item's position, made on the first question.
+    positions: Option<rustc_hash::FxHashMap<Value, u32>>,
+}
+
+impl Tested {
+    /// Whether the rule held for `item`, and the steps that took; `None`
+    /// when `item` is not one of the list's.
+    fn find(&mut self, item: &Value) -> Option<(bool, u32)> {
+        let items = self.list.as_list();
+        let positions = self.positions.get_or_insert_with(|| {
+            let mut p = rustc_hash::FxHashMap::default();
+            for (i, x) in items.iter().enumerate() {
+                p.entry(x.clone()).or_insert(i as u32);
+            }
+            p
+        });
+        let (x, &i) = positions.get_key_value(item)?;
+        // Equal, and written alike (versions).
+        x.same(item).then(|| self.held.get(i as usize).copied())?
+    }
 }
 
 /// Calls one document keeps for itself, at most.
@@ -270,6 +300,7 @@ pub fn evaluate_with<'p, 'f>(
         }),
         remembered: false,
         calls: rustc_hash::FxHashMap::default(),
+        tested: Vec::new(),
     };
     let mut cx = new(memo.and_then(Memo::store));
     match cx.run() {
@@ -389,6 +420,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         for (ri, rule) in policy.rules.iter().enumerate() {
             let ri = ri as RuleIdx;
             // The part of `when` that is the same for every item, once.
+            let guard_start = self.steps;
             if let (Some(g), Some(_)) = (&rule.guard, &rule.for_each) {
                 frame.clear();
                 frame.resize(rule.frame as usize, Value::None);
@@ -436,6 +468,8 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             // Otherwise each item is tested, and, for a remembered rule,
             // those it holds for recorded with the `let`s it computed.
             let mut record = remembered.map(|_| (Vec::new(), 0u64));
+            let guard_steps = self.steps - guard_start;
+            let mut tested = rule.asked.then(|| Vec::with_capacity(items.len()));
             for (i, item) in items.iter().enumerate() {
                 let start = self.steps;
                 let done = self.fires_checked(ri, item, &mut frame, true)?;
@@ -444,6 +478,10 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                     if let Some(done) = done {
                         hold_item(held, rule, i, done, &frame);
                     }
+                }
+                if let Some(t) = tested.as_mut() {
+                    let steps = guard_steps + self.steps - start;
+                    t.push((done.is_some(), u32::try_from(steps).unwrap_or(u32::MAX)));
                 }
                 let Some(done) = done else {
                     continue;
@@ -454,6 +492,18 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 (remembered, record, self.store.as_mut())
             {
                 store.put(c, memo::Args::new(&[]), &Value::list(held), steps);
+            }
+            if let Some(held) = tested {
+                if self.tested.len() <= ri as usize {
+                    self.tested.resize_with(ri as usize + 1, || None);
+                }
+                if let Some(slot) = self.tested.get_mut(ri as usize) {
+                    *slot = Some(Tested {
+                        list: list.clone(),
+                        held,
+                        positions: None,
+                    });
+                }
             }
         }
         self.finish(subject, diagnostics, documents, decided)
@@ -862,6 +912,17 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
 
     /// The rule holds for the item and none of its exceptions does.
     fn fires(&mut self, r: RuleIdx, item: &Value, frame: &mut Vec<Value>) -> R<Option<u64>> {
+        // Asked again about an item its loop tested: its answer, with the
+        // steps it took.
+        let known = self
+            .tested
+            .get_mut(r as usize)
+            .and_then(Option::as_mut)
+            .and_then(|t| t.find(item));
+        if let Some((held, steps)) = known {
+            self.step(u64::from(steps))?;
+            return Ok(held.then_some(0));
+        }
         self.fires_checked(r, item, frame, false)
     }
 
@@ -1870,6 +1931,30 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// A rule's loop answers for the items of its list, found by value and
+    /// written alike (a version as written), and for no other.
+    #[test]
+    fn a_loops_answers_are_found_for_its_own_items() {
+        let v = |s: &str| {
+            Value::Version(Arc::new(VersionValue::Valid(
+                crate::version::parse(s).expect("a version"),
+            )))
+        };
+        let mut t = Tested {
+            list: Value::list(vec![Value::Int(1), v("5.1"), Value::Int(1)]),
+            held: vec![(true, 3), (false, 4), (false, 5)],
+            positions: None,
+        };
+        assert_eq!(
+            t.find(&Value::Int(1)),
+            Some((true, 3)),
+            "the first of equal items"
+        );
+        assert_eq!(t.find(&v("5.1")), Some((false, 4)));
+        assert_eq!(t.find(&v("5.1.0")), None, "equal, written otherwise");
+        assert_eq!(t.find(&Value::Int(2)), None);
     }
 
     /// A rule that goes over a list and decides is remembered item by item:

@@ -202,6 +202,58 @@ pub struct LineHead {
     pub json: OnceLock<String>,
 }
 
+impl RuleDef {
+    /// Every expression of the rule: its list, `let`s, `when` and outcomes.
+    pub fn exprs(&self) -> Vec<&Ir> {
+        let mut out: Vec<&Ir> = Vec::new();
+        out.extend(self.for_each.as_ref().map(|f| &f.1));
+        out.extend(self.lets.iter().map(|l| &l.1));
+        out.extend(self.guard.as_ref());
+        out.extend(self.when.as_ref());
+        for o in &self.outcomes {
+            match o {
+                Outcome::Diagnostic { guard, message, .. } => {
+                    out.extend(guard.as_ref());
+                    out.extend(message.iter().filter_map(|p| match p {
+                        TemplatePart::Expr(e) => Some(e),
+                        TemplatePart::Text(_) => None,
+                    }));
+                }
+                Outcome::Decide { from, .. } => out.extend(from.as_ref()),
+                Outcome::Document { with, status, .. } => {
+                    out.extend(with.iter().map(|w| &w.1));
+                    out.push(status);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The rules whose firing another rule or a definition asks about: named by
+/// `fires`, or an exception to another rule.
+pub fn asked_rules(rules: &[RuleDef], defs: &[Def]) -> Vec<RuleIdx> {
+    fn walk(ir: &Ir, out: &mut Vec<RuleIdx>) {
+        if let Ir::Fires(r, _) = ir {
+            out.push(*r);
+        }
+        ir.for_each_child(|c| walk(c, out));
+    }
+    let mut out = Vec::new();
+    for r in rules {
+        out.extend_from_slice(&r.exceptions);
+        for ir in r.exprs() {
+            walk(ir, &mut out);
+        }
+    }
+    for d in defs {
+        walk(&d.body, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 impl Ir {
     /// Calls `f` on each expression directly under this one.
     pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Ir)) {
@@ -321,6 +373,10 @@ pub struct RuleDef {
     /// The items it holds for remembered from one document to the next,
     /// on this context.
     pub memo: Option<memo::MemoPlan>,
+    /// Another rule or a definition asks whether it fires for an item
+    /// (`fires`, or as an exception): its loop's answers are kept for the
+    /// document.
+    pub asked: bool,
 }
 
 #[derive(Debug)]
