@@ -322,7 +322,15 @@ impl Hash for Value {
             },
             Value::Enum { ty, variant } => (ty, variant).hash(state),
             Value::List(l) => l.items.hash(state),
-            Value::Record(r) => r.fields.hash(state),
+            // A record by its first field (a solution's `nru`, a
+            // component's name): records of the registry are hashed as
+            // call arguments, and their other fields are deep.
+            Value::Record(r) => {
+                r.fields.len().hash(state);
+                if let Some(first) = r.fields.first() {
+                    first.hash(state);
+                }
+            }
             Value::Row(t, r) => (t, r).hash(state),
             Value::Map(m) => m.entries.hash(state),
         }
