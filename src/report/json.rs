@@ -112,8 +112,8 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                string(out, n);
-                out.push(':');
+                // Field names are the policy's identifiers.
+                key(out, n);
                 value(out, policy, f);
             }
             out.push('}');
@@ -239,6 +239,9 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
             })
             .unzip();
         let mut per_value = vec![0usize; decl.values.len()];
+        // A decided line's `status` and `rule`, by value and rule: a
+        // report's decided lines have few of them.
+        let mut tails: Vec<(u32, u32, String)> = Vec::new();
         for (i, line) in d.lines.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -259,12 +262,21 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
                     out.push_str(undecided.get(v).map_or("", String::as_str));
                 }
                 (rule, from) => {
-                    out.push_str(decided.get(v).map_or("", String::as_str));
-                    match rule {
-                        Some(ri) => string(out, rule_id(ri)),
-                        None => out.push_str("null"),
-                    }
-                    out.push_str(",\"from\":");
+                    let id = rule.unwrap_or(u32::MAX);
+                    let at = match tails.iter().position(|t| (t.0, t.1) == (line.value, id)) {
+                        Some(at) => at,
+                        None => {
+                            let mut tail = decided.get(v).cloned().unwrap_or_default();
+                            match rule {
+                                Some(ri) => string(&mut tail, rule_id(ri)),
+                                None => tail.push_str("null"),
+                            }
+                            tail.push_str(",\"from\":");
+                            tails.push((line.value, id, tail));
+                            tails.len() - 1
+                        }
+                    };
+                    out.push_str(tails.get(at).map_or("", |t| t.2.as_str()));
                     value(out, policy, from);
                     out.push('}');
                 }
