@@ -16,6 +16,18 @@ fn regle(args: &[&str]) -> (Option<i32>, String) {
 }
 
 /// The reports of a run, one a document (`--format ndjson` or `json`).
+/// The standard output of `tests/fixtures/NAME` on its `requests.ndjson`,
+/// on one thread, with remembered values or without (`--no-memo`).
+fn batch_output(name: &str, format: &str, memo: bool) -> String {
+    let policy = format!("tests/fixtures/{name}");
+    let facts = format!("{policy}/requests.ndjson");
+    let mut args = vec!["eval", &policy, &facts, "--format", format, "--jobs", "1"];
+    if !memo {
+        args.push("--no-memo");
+    }
+    regle(&args).1
+}
+
 fn reports(args: &[&str]) -> Vec<serde_json::Value> {
     let (_, stdout) = regle(args);
     serde_json::Deserializer::from_str(&stdout)
@@ -253,21 +265,7 @@ fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
 /// though another document has equal facts.
 #[test]
 fn remembered_definitions_give_each_document_its_own_values() {
-    let run = |format: &str, memo: bool| {
-        let mut args = vec![
-            "eval",
-            "tests/fixtures/memo",
-            "tests/fixtures/memo/requests.ndjson",
-            "--format",
-            format,
-            "--jobs",
-            "1",
-        ];
-        if !memo {
-            args.push("--no-memo");
-        }
-        regle(&args).1
-    };
+    let run = |format: &str, memo: bool| batch_output("memo", format, memo);
     let said: Vec<Vec<(String, String)>> = serde_json::Deserializer::from_str(&run("ndjson", true))
         .into_iter::<serde_json::Value>()
         .map(|r| {
@@ -360,21 +358,7 @@ fn a_call_made_again_in_a_document_gives_the_same_value_and_places() {
 /// batch reads as computed afresh, in every format.
 #[test]
 fn a_remembered_rule_gives_each_request_its_own_decisions() {
-    let run = |format: &str, memo: bool| {
-        let mut args = vec![
-            "eval",
-            "tests/fixtures/rule-memo",
-            "tests/fixtures/rule-memo/requests.ndjson",
-            "--format",
-            format,
-            "--jobs",
-            "1",
-        ];
-        if !memo {
-            args.push("--no-memo");
-        }
-        regle(&args).1
-    };
+    let run = |format: &str, memo: bool| batch_output("rule-memo", format, memo);
     let plans: Vec<Vec<String>> = serde_json::Deserializer::from_str(&run("ndjson", true))
         .into_iter::<serde_json::Value>()
         .map(|r| {
