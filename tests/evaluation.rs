@@ -414,3 +414,29 @@ fn asking_whether_a_rule_fires_gives_its_loops_answers() {
         .collect();
     assert_eq!(said, ["A-1 x 5.1", "A-2 x 5.1 too", "A-2 y 5.1 too"]);
 }
+
+/// `at` a field of a definition no part of the rule computed before its
+/// outcome: the definition is computed for its place, which the report
+/// gives, with its line (it gave none).
+#[test]
+fn at_a_definition_not_yet_computed_gives_its_place() {
+    let r = &reports(&[
+        "eval",
+        "tests/fixtures/at-definition",
+        "tests/fixtures/at-definition/request.json",
+        "--format",
+        "json",
+    ])[0];
+    let d = &r["diagnostics"][0];
+    assert_eq!(d["message"], "3 parts");
+    assert_eq!(d["at"], "request.main.version");
+    let (_, human) = regle(&[
+        "eval",
+        "tests/fixtures/at-definition",
+        "tests/fixtures/at-definition/request.json",
+    ]);
+    assert!(
+        human.contains("at request.main.version (tests/fixtures/at-definition/request.json:1:"),
+        "{human}"
+    );
+}

@@ -1107,10 +1107,18 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         rule: &RuleDef,
         item_origin: Option<Origin>,
     ) -> R<PlaceFound> {
-        if let PlaceBase::Local(slot) = &p.base {
-            if let Some(k) = rule.lets.iter().position(|l| l.0 == *slot) {
-                self.let_value(*slot, k as u32, frame)?;
+        match &p.base {
+            PlaceBase::Local(slot) => {
+                if let Some(k) = rule.lets.iter().position(|l| l.0 == *slot) {
+                    self.let_value(*slot, k as u32, frame)?;
+                }
             }
+            // A definition the rule did not read yet: its value, for its
+            // place.
+            PlaceBase::Global(d) => {
+                self.eval(&Ir::Global(*d), frame)?;
+            }
+            PlaceBase::Input(_) => {}
         }
         Ok(self.place_of(p, frame, rule, item_origin))
     }
