@@ -467,8 +467,6 @@ impl Summary {
     }
 }
 
-/// Evaluate every document of `stream`, in parallel on `pool` when given,
-/// calling `emit` with each result in input order.
 /// Reports written without copying them: held until about `HOLD` bytes,
 /// then handed to the output in one vectored write (a report is tens of
 /// kilobytes; a buffered writer would copy each once more).
@@ -535,6 +533,8 @@ impl<W: std::io::Write> ReportWriter<W> {
     }
 }
 
+/// Evaluate every document of `stream`, in parallel on `pool` when given,
+/// calling `emit` with each result in input order.
 pub fn run(
     cx: &Context,
     stream: &mut DocStream,
