@@ -1990,13 +1990,13 @@ mod tests {
         };
         // A list written in the document holds its places: a context of
         // it is the document's own (`cyd`); left out, it is `[]` for all.
-        let request = |owner: &str, waived: &str| {
+        let request = |owner: &str, level: u32, waived: &str| {
             let waived = match waived {
                 "" => String::new(),
                 w => format!(r#", "waived": [{w}]"#),
             };
             format!(
-                r#"{{"request": {{"id": "r", "area": "A", "owner": "{owner}", "min_level": 2{waived}}}}}"#
+                r#"{{"request": {{"id": "r", "area": "A", "owner": "{owner}", "min_level": {level}{waived}}}}}"#
             )
         };
         let rule = policy
@@ -2019,20 +2019,20 @@ mod tests {
                 })
                 .collect()
         };
-        for (owner, waived, found, codes) in [
-            ("ann", "", (1, 0), &["A2", "A3"][..]),
-            ("bob", "", (2, 1), &["A2", "A3"]),
-            ("cyd", r#""A2""#, (3, 1), &["A3"]),
-            ("dee", "", (4, 2), &["A2", "A3"]),
+        // The level is read by a `let` of the rule's `when`: another level,
+        // another context.
+        for (owner, level, waived, found, codes) in [
+            ("ann", 2, "", (1, 0), &["A2", "A3"][..]),
+            ("bob", 2, "", (2, 1), &["A2", "A3"]),
+            ("cyd", 2, r#""A2""#, (3, 1), &["A3"]),
+            ("dee", 2, "", (4, 2), &["A2", "A3"]),
+            ("eve", 3, "", (5, 2), &["A3"]),
         ] {
-            let with = run(&request(owner, waived), Some(&memo));
+            let text = request(owner, level, waived);
+            let with = run(&text, Some(&memo));
             assert_eq!(with, skipped(owner, codes), "{owner}");
             assert_eq!(known(), found, "{owner}: contexts made, found");
-            assert_eq!(
-                with,
-                run(&request(owner, waived), None),
-                "{owner}: as afresh"
-            );
+            assert_eq!(with, run(&text, None), "{owner}: as afresh");
         }
     }
 }
