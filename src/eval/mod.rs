@@ -431,6 +431,8 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                     continue;
                 }
             }
+            // Charged again with each answer `fires` finds (see `Tested`).
+            let guard_steps = self.steps - guard_start;
             let list = match &rule.for_each {
                 Some((_, ir)) => {
                     frame.clear();
@@ -468,7 +470,6 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             // Otherwise each item is tested, and, for a remembered rule,
             // those it holds for recorded with the `let`s it computed.
             let mut record = remembered.map(|_| (Vec::new(), 0u64));
-            let guard_steps = self.steps - guard_start;
             let mut tested = rule.asked.then(|| Vec::with_capacity(items.len()));
             for (i, item) in items.iter().enumerate() {
                 let start = self.steps;
@@ -513,9 +514,6 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// the definitions in the store), its number and whether an earlier
     /// document had it.
     fn rule_context(&mut self, ri: RuleIdx, rule: &'p RuleDef) -> R<Option<(DefId, u32, bool)>> {
-        if rule.memo.is_none() || self.store.is_none() {
-            return Ok(None);
-        }
         let id = (self.policy.defs.len() + ri as usize) as DefId;
         Ok(self
             .context(id, rule.memo.as_ref())?
