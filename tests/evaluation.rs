@@ -28,6 +28,15 @@ fn batch_output(name: &str, format: &str, memo: bool) -> String {
     regle(&args).1
 }
 
+/// For each report of an NDJSON output, `f` of each element of its array
+/// `key`.
+fn each_report<T>(ndjson: &str, key: &str, f: impl Fn(&serde_json::Value) -> T) -> Vec<Vec<T>> {
+    serde_json::Deserializer::from_str(ndjson)
+        .into_iter::<serde_json::Value>()
+        .map(|r| r.unwrap()[key].as_array().unwrap().iter().map(&f).collect())
+        .collect()
+}
+
 fn reports(args: &[&str]) -> Vec<serde_json::Value> {
     let (_, stdout) = regle(args);
     serde_json::Deserializer::from_str(&stdout)
@@ -266,20 +275,10 @@ fn a_diagnostic_about_a_registry_fact_points_into_the_registry() {
 #[test]
 fn remembered_definitions_give_each_document_its_own_values() {
     let run = |format: &str, memo: bool| batch_output("memo", format, memo);
-    let said: Vec<Vec<(String, String)>> = serde_json::Deserializer::from_str(&run("ndjson", true))
-        .into_iter::<serde_json::Value>()
-        .map(|r| {
-            r.unwrap()["diagnostics"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| {
-                    let at = d["at"].as_str().unwrap_or("-");
-                    (d["message"].as_str().unwrap().to_string(), at.to_string())
-                })
-                .collect()
-        })
-        .collect();
+    let said = each_report(&run("ndjson", true), "diagnostics", |d| {
+        let at = d["at"].as_str().unwrap_or("-");
+        (d["message"].as_str().unwrap().to_string(), at.to_string())
+    });
     let messages: Vec<Vec<&str>> = said
         .iter()
         .map(|r| r.iter().map(|(m, _)| m.as_str()).collect())
@@ -359,20 +358,10 @@ fn a_call_made_again_in_a_document_gives_the_same_value_and_places() {
 #[test]
 fn a_remembered_rule_gives_each_request_its_own_decisions() {
     let run = |format: &str, memo: bool| batch_output("rule-memo", format, memo);
-    let plans: Vec<Vec<String>> = serde_json::Deserializer::from_str(&run("ndjson", true))
-        .into_iter::<serde_json::Value>()
-        .map(|r| {
-            r.unwrap()["plan"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| match l["from"]["by"].as_str() {
-                    Some(by) => format!("{} {by}", l["item"].as_str().unwrap()),
-                    None => format!("{} -", l["item"].as_str().unwrap()),
-                })
-                .collect()
-        })
-        .collect();
+    let plans = each_report(&run("ndjson", true), "plan", |l| {
+        let item = l["item"].as_str().unwrap();
+        format!("{item} {}", l["from"]["by"].as_str().unwrap_or("-"))
+    });
     assert_eq!(
         plans,
         [
