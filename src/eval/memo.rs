@@ -198,6 +198,12 @@ struct Stats {
     off: bool,
     /// Values the definition's last new context held.
     size: u32,
+    /// Calls a document kept for itself (`Ctx::apply_once`), and those
+    /// asked again in the same document.
+    calls: u32,
+    calls_again: u32,
+    /// Seldom asked twice in a document: its calls are no longer kept.
+    calls_off: bool,
 }
 
 impl Store {
@@ -308,6 +314,23 @@ impl Store {
             self.stats.resize(d as usize + 1, Stats::default());
         }
         self.stats.get_mut(d as usize)
+    }
+
+    /// Whether a document keeps `d`'s calls for itself: until a trial
+    /// shows they are seldom asked again within one.
+    pub(crate) fn keeps_calls(&self, d: DefId) -> bool {
+        self.stats.get(d as usize).is_none_or(|s| !s.calls_off)
+    }
+
+    /// A call of `d` a document kept, found again (`again`) or computed.
+    pub(crate) fn count_call(&mut self, d: DefId, again: bool) {
+        if let Some(s) = self.stats(d) {
+            s.calls = s.calls.saturating_add(1);
+            s.calls_again += u32::from(again);
+            if s.calls == 2 * TRIAL && s.calls_again < TRIAL / 8 {
+                s.calls_off = true;
+            }
+        }
     }
 
     /// A document could not use `d` (its context holds the document's
@@ -598,6 +621,21 @@ mod tests {
         assert_eq!(store.get(1, 1, &[Value::Int(7)]), Some((Value::Int(49), 3)));
         assert_eq!(store.context(0, vec![int(1)]), (2, false), "gone");
         assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
+    }
+
+    /// A definition's calls are kept for the document until a trial shows
+    /// they seldom come back within one; one whose calls do stays kept.
+    #[test]
+    fn calls_seldom_asked_again_in_a_document_are_no_longer_kept() {
+        let mut store = Store::default();
+        for i in 0..2 * TRIAL {
+            assert!(store.keeps_calls(0), "kept during the trial ({i})");
+            store.count_call(0, i % 32 == 0);
+            store.count_call(1, i % 4 == 0);
+        }
+        assert!(!store.keeps_calls(0), "1 in 32 asked again");
+        assert!(store.keeps_calls(1), "1 in 4 asked again");
+        assert!(store.keeps_calls(2), "never called");
     }
 
     /// A trim keeps the contexts found again before those only made, and

@@ -985,16 +985,26 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
 
     /// `apply` for a definition no store serves: computed once a document
     /// for the same arguments (charging its steps each time, as if computed
-    /// again).
+    /// again), unless the run's store has seen its calls seldom come back
+    /// within a document (then keeping them costs more than it saves).
     fn apply_once(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
+        if !self.store.as_ref().is_none_or(|s| s.keeps_calls(d)) {
+            return self.eval(&def.body, f);
+        }
         let args = f.get(..params).unwrap_or(&[]);
         let h = memo::call_hash(d, args);
         if let Some((held, held_args, v, steps)) = self.calls.get(&h) {
             if *held == d && held_args.is(args) {
                 let (v, steps) = (v.clone(), *steps);
+                if let Some(s) = self.store.as_mut() {
+                    s.count_call(d, true);
+                }
                 self.step(steps)?;
                 return Ok(v);
             }
+        }
+        if let Some(s) = self.store.as_mut() {
+            s.count_call(d, false);
         }
         let args = memo::Args::new(args);
         let (v, steps) = self.measured(def, f)?;

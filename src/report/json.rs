@@ -156,19 +156,14 @@ pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
         .unwrap_or("")
 }
 
-/// A key the report itself names (a policy identifier or a fixed word):
-/// never needs escaping.
+/// A key the report itself names: a fixed word or a policy identifier
+/// (the grammar's `ident`: ASCII letters, digits and `_`), which never
+/// needs escaping, so it is not scanned.
 fn key(out: &mut String, k: &str) {
-    if k.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        out.push('"');
-        out.push_str(k);
-        out.push_str("\":");
-    } else {
-        string(out, k);
-        out.push(':');
-    }
+    out.reserve(k.len() + 3);
+    out.push('"');
+    out.push_str(k);
+    out.push_str("\":");
 }
 
 /// Append one report as a compact JSON object.
