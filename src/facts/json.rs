@@ -27,6 +27,37 @@ const BOM: &str = "\u{FEFF}";
 
 /// Parse one JSON document. `base` is added to every span (the offset of
 /// `text` in its file, for NDJSON lines).
+/// Where the run of ordinary string bytes from `pos` ends: at the first
+/// `"`, `\\` or control character, or at the end. Eight bytes at a time: a
+/// word has a byte below 0x20 when subtracting 0x20 from each borrows into
+/// a byte whose top bit was clear, and a byte equal to `c` when `word ^ c`
+/// has a zero byte. A borrow only marks bytes after a true match, so the
+/// first marked byte (the lowest, read little-endian) is the one.
+fn ordinary_end(bytes: &[u8], mut pos: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let found = below(w, 0x20)
+            | below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1);
+        if found != 0 {
+            return pos + (found.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while let Some(&b) = bytes.get(pos) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
 pub fn parse_json(text: &str, base: usize, limits: &Limits) -> Result<Tree, ParseError> {
     JsonParser::new(text, base, 1, "end of file", limits).parse()
 }
@@ -569,12 +600,7 @@ impl<'a> JsonParser<'a> {
         let mut buf: Option<String> = None;
         loop {
             // Advance over ordinary bytes.
-            while let Some(&b) = self.bytes.get(self.pos) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            self.pos = ordinary_end(self.bytes, self.pos);
             let chunk = self.text.get(run..self.pos).unwrap_or("");
             match self.peek() {
                 Some(b'"') => {
@@ -911,6 +937,34 @@ mod tests {
 
     fn parse(text: &str) -> Result<Tree, ParseError> {
         parse_json(text, 0, &Limits::default())
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan stops where a byte-by-byte one does:
+        /// at the first quote, backslash or control character.
+        #[test]
+        fn a_strings_ordinary_run_ends_at_its_first_special_byte(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'"'),
+                    proptest::prelude::Just(b'\\'),
+                    0u8..0x20,
+                    0x20u8..=0xff,
+                    0x20u8..=0xff,
+                    0x20u8..=0xff,
+                ],
+                0..40,
+            ),
+            start in 0usize..40,
+        ) {
+            let start = start.min(bytes.len());
+            let naive = bytes
+                .iter()
+                .skip(start)
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map_or(bytes.len(), |i| start + i);
+            proptest::prop_assert_eq!(ordinary_end(&bytes, start), naive);
+        }
     }
 
     fn err(text: &str) -> ParseError {
