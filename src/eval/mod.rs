@@ -141,27 +141,62 @@ fn build_index(policy: &Policy, items: &[Value], columns: &[Vec<u32>]) -> Index 
     for (pos, item) in items.iter().enumerate() {
         let key: Vec<Value> = columns
             .iter()
-            .map(|path| {
-                let mut v = item.clone();
-                for &f in path {
-                    v = match &v {
-                        Value::Record(r) => r.fields.get(f as usize).cloned().unwrap_or_default(),
-                        Value::Row(t, r) => policy
-                            .tables
-                            .get(*t as usize)
-                            .and_then(|t| t.cells.get(f as usize))
-                            .and_then(|col| col.get(*r as usize))
-                            .cloned()
-                            .unwrap_or_default(),
-                        _ => Value::None,
-                    };
-                }
-                v
-            })
+            .map(|path| at_path(policy, item, path).cloned().unwrap_or_default())
             .collect();
         index.entry(key).or_default().push(pos as u32);
     }
     index
+}
+
+/// The value at `path` in `item` (fields of records, columns of rows).
+fn at_path<'v>(policy: &'v Policy, item: &'v Value, path: &[u32]) -> Option<&'v Value> {
+    let mut v = item;
+    for &f in path {
+        v = match v {
+            Value::Record(r) => r.fields.get(f as usize)?,
+            Value::Row(t, r) => policy
+                .tables
+                .get(*t as usize)?
+                .cells
+                .get(f as usize)?
+                .get(*r as usize)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// A definition's list this short is searched item by item: an index
+/// would cost more to build than the searches it saves.
+const SHORT_LIST: usize = 8;
+
+/// The positions of `items` whose columns hold `key` (a list for an
+/// `in`: any of its values), in order: what an index would give.
+fn scan(
+    policy: &Policy,
+    items: &[Value],
+    columns: &[Vec<u32>],
+    key: &[Value],
+    lookup: &IndexLookup,
+) -> Vec<u32> {
+    let none = Value::None;
+    let matches = |item: &Value| {
+        columns
+            .iter()
+            .zip(key)
+            .zip(&lookup.key)
+            .all(|((path, k), (_, is_list))| {
+                let v = at_path(policy, item, path).unwrap_or(&none);
+                if *is_list {
+                    k.as_list().contains(v)
+                } else {
+                    k == v
+                }
+            })
+    };
+    (0..items.len() as u32)
+        .filter(|&i| items.get(i as usize).is_some_and(matches))
+        .collect()
 }
 
 /// In `Ctx::contexts`: an earlier document had this context.
@@ -1599,6 +1634,11 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                     .get(l.index as usize)
                     .map(|s| s.columns.as_slice())
                     .unwrap_or(&[]);
+                if list.as_list().len() <= SHORT_LIST {
+                    let rows = scan(policy, list.as_list(), columns, &key, l);
+                    self.key = key;
+                    return Ok(Rows::Owned(rows));
+                }
                 let index = build_index(policy, list.as_list(), columns);
                 self.def_indexes.insert(l.index, index);
             }
@@ -1980,6 +2020,48 @@ mod tests {
         assert_eq!(t.find(&v("5.1")), Some((false, 4)));
         assert_eq!(t.find(&v("5.1.0")), None, "equal, written otherwise");
         assert_eq!(t.find(&Value::Int(2)), None);
+    }
+
+    proptest::proptest! {
+        /// A short list searched item by item finds the positions an index
+        /// gives: for an equality, and for an `in` (any of a list's values).
+        #[test]
+        fn a_short_list_is_searched_as_its_index_would_answer(
+            items in proptest::collection::vec((0i64..3, 0i64..3), 0..10),
+            a in 0i64..3,
+            b in proptest::collection::vec(0i64..3, 0..3),
+        ) {
+            let checked = crate::check::load_policy(std::path::Path::new("tests/fixtures/rule-memo"))
+                .expect("the fixture checks");
+            let policy = &checked.policy;
+            let names: Arc<[Arc<str>]> = Arc::from(vec![Arc::from("x"), Arc::from("y")]);
+            let items: Vec<Value> = items
+                .iter()
+                .map(|&(x, y)| {
+                    Value::Record(Arc::new(value::Record {
+                        names: names.clone(),
+                        fields: vec![Value::Int(x), Value::Int(y)],
+                        origin: None,
+                    }))
+                })
+                .collect();
+            let columns = vec![vec![0], vec![1]];
+            let lookup = IndexLookup {
+                source: LookupSource::Def(0),
+                index: 0,
+                key: vec![(Ir::Const(Value::None), false), (Ir::Const(Value::None), true)],
+            };
+            let bs = Value::list(b.iter().map(|&y| Value::Int(y)).collect());
+            let index = build_index(policy, &items, &columns);
+            let mut expected: Vec<u32> = b
+                .iter()
+                .flat_map(|&y| index.get(&vec![Value::Int(a), Value::Int(y)]).cloned().unwrap_or_default())
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let found = scan(policy, &items, &columns, &[Value::Int(a), bs], &lookup);
+            proptest::prop_assert_eq!(found, expected);
+        }
     }
 
     /// A rule that goes over a list and decides is remembered item by item:
