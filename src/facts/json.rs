@@ -114,14 +114,18 @@ enum ValueCtx {
     MemberValue,
 }
 
+/// An open container. Its children so far are the tail of the parser's
+/// `items` or `entries` from `start`: one stack for every open container,
+/// so a container's children are copied once, at their final size, when
+/// it closes (not grown and then shrunk, a few copies each).
 enum Frame {
     Array {
         id: NodeId,
-        items: Vec<NodeId>,
+        start: usize,
     },
     Object {
         id: NodeId,
-        entries: Vec<Entry>,
+        start: usize,
         /// Keys seen, once the object is too big for a linear scan.
         seen: Option<HashSet<Arc<str>>>,
         /// The key of the member whose value is being parsed.
@@ -147,6 +151,8 @@ struct JsonParser<'a> {
     limits: Limits,
     nodes: Vec<Node>,
     stack: Vec<Frame>,
+    items: Vec<NodeId>,
+    entries: Vec<Entry>,
     keys: Keys,
 }
 
@@ -179,6 +185,8 @@ impl<'a> JsonParser<'a> {
             // About one value in 16 bytes of JSON: no regrowing copies.
             nodes: Vec::with_capacity(text.len() / 16 + 1),
             stack: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
             keys: Keys::take(),
         }
     }
@@ -367,9 +375,10 @@ impl<'a> JsonParser<'a> {
     }
 
     fn check_duplicate(&mut self, key: &str, key_span: Span) -> PResult<()> {
-        let Some(Frame::Object { entries, seen, .. }) = self.stack.last_mut() else {
+        let Some(Frame::Object { start, seen, .. }) = self.stack.last_mut() else {
             return Ok(());
         };
+        let entries = self.entries.get(*start..).unwrap_or(&[]);
         let duplicate = match seen {
             Some(set) => !set.insert(key.into()),
             None => {
@@ -510,12 +519,12 @@ impl<'a> JsonParser<'a> {
         self.stack.push(if array {
             Frame::Array {
                 id,
-                items: Vec::new(),
+                start: self.items.len(),
             }
         } else {
             Frame::Object {
                 id,
-                entries: Vec::new(),
+                start: self.entries.len(),
                 seen: None,
                 pending: None,
             }
@@ -531,8 +540,15 @@ impl<'a> JsonParser<'a> {
             return;
         };
         let (id, value) = match frame {
-            Frame::Array { id, items } => (id, NodeValue::Seq(items.into_boxed_slice())),
-            Frame::Object { id, entries, .. } => (id, NodeValue::Map(entries.into_boxed_slice())),
+            Frame::Array { id, start } => {
+                let items = self.items.get(start..).unwrap_or(&[]).into();
+                self.items.truncate(start);
+                (id, NodeValue::Seq(items))
+            }
+            Frame::Object { id, start, .. } => {
+                let entries = self.entries.drain(start..).collect();
+                (id, NodeValue::Map(entries))
+            }
         };
         if let Some(node) = self.nodes.get_mut(id as usize) {
             node.span.end = end;
@@ -559,18 +575,13 @@ impl<'a> JsonParser<'a> {
         };
         let parent = match self.stack.last_mut() {
             None => None,
-            Some(Frame::Array { id: p, items }) => {
-                items.push(id);
+            Some(Frame::Array { id: p, .. }) => {
+                self.items.push(id);
                 Some(*p)
             }
-            Some(Frame::Object {
-                id: p,
-                entries,
-                pending,
-                ..
-            }) => {
+            Some(Frame::Object { id: p, pending, .. }) => {
                 let (key, key_span) = pending.take().unwrap_or_default();
-                entries.push(Entry {
+                self.entries.push(Entry {
                     key,
                     key_span,
                     node: id,
