@@ -25,8 +25,6 @@ const LINEAR_KEY_SCAN: usize = 16;
 
 const BOM: &str = "\u{FEFF}";
 
-/// Parse one JSON document. `base` is added to every span (the offset of
-/// `text` in its file, for NDJSON lines).
 /// Where the run of ordinary string bytes from `pos` ends: at the first
 /// `"`, `\\` or control character, or at the end. Eight bytes at a time: a
 /// word has a byte below 0x20 when subtracting 0x20 from each borrows into
@@ -58,6 +56,8 @@ fn ordinary_end(bytes: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+/// Parse one JSON document. `base` is added to every span (the offset of
+/// `text` in its file, for NDJSON lines).
 pub fn parse_json(text: &str, base: usize, limits: &Limits) -> Result<Tree, ParseError> {
     JsonParser::new(text, base, 1, "end of file", limits).parse()
 }
