@@ -15,7 +15,6 @@ fn regle(args: &[&str]) -> (Option<i32>, String) {
     (out.status.code(), String::from_utf8(out.stdout).unwrap())
 }
 
-/// The reports of a run, one a document (`--format ndjson` or `json`).
 /// The standard output of `tests/fixtures/NAME` on its `requests.ndjson`,
 /// on one thread, with remembered values or without (`--no-memo`).
 fn batch_output(name: &str, format: &str, memo: bool) -> String {
@@ -31,15 +30,20 @@ fn batch_output(name: &str, format: &str, memo: bool) -> String {
 /// For each report of an NDJSON output, `f` of each element of its array
 /// `key`.
 fn each_report<T>(ndjson: &str, key: &str, f: impl Fn(&serde_json::Value) -> T) -> Vec<Vec<T>> {
-    serde_json::Deserializer::from_str(ndjson)
-        .into_iter::<serde_json::Value>()
-        .map(|r| r.unwrap()[key].as_array().unwrap().iter().map(&f).collect())
+    parsed(ndjson)
+        .iter()
+        .map(|r| r[key].as_array().unwrap().iter().map(&f).collect())
         .collect()
 }
 
+/// The reports of a run, one a document (`--format ndjson` or `json`).
 fn reports(args: &[&str]) -> Vec<serde_json::Value> {
-    let (_, stdout) = regle(args);
-    serde_json::Deserializer::from_str(&stdout)
+    parsed(&regle(args).1)
+}
+
+/// The JSON values of an output, one after the other.
+fn parsed(out: &str) -> Vec<serde_json::Value> {
+    serde_json::Deserializer::from_str(out)
         .into_iter()
         .map(Result::unwrap)
         .collect()

@@ -1682,12 +1682,11 @@ impl<'a> Checker<'a> {
             }
         }
         if !too_deep {
-            let plans = crate::ir::memo::plan(&defs, &self.inputs);
-            for (d, plan) in defs.iter_mut().zip(plans) {
+            let (def_plans, rule_plans) = crate::ir::memo::plan(&defs, &rules, &self.inputs);
+            for (d, plan) in defs.iter_mut().zip(def_plans) {
                 d.memo = plan;
             }
-            let plans = crate::ir::memo::plan_rules(&rules, &defs, &self.inputs);
-            for (r, plan) in rules.iter_mut().zip(plans) {
+            for (r, plan) in rules.iter_mut().zip(rule_plans) {
                 r.memo = plan;
             }
             for r in crate::ir::asked_rules(&rules, &defs) {

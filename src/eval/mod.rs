@@ -482,10 +482,12 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             };
             // A rule that decides over a list usually decides for many of
             // its items: room for all at once, not grown a few at a time.
-            for o in &rule.outcomes {
-                if let (Outcome::Decide { decision, .. }, Some(_)) = (o, &rule.for_each) {
-                    if let Some(map) = decided.get_mut(*decision as usize) {
-                        map.reserve(items.len().saturating_sub(map.len()));
+            if rule.for_each.is_some() {
+                for o in &rule.outcomes {
+                    if let Outcome::Decide { decision, .. } = o {
+                        if let Some(map) = decided.get_mut(*decision as usize) {
+                            map.reserve(items.len().saturating_sub(map.len()));
+                        }
                     }
                 }
             }

@@ -41,29 +41,32 @@ struct Scan {
     context: Vec<(Base, Vec<Access>)>,
 }
 
-/// A plan for each definition (by id): `None` for those computed afresh.
-pub fn plan(defs: &[Def], inputs: &[InputDef]) -> Vec<Option<MemoPlan>> {
+/// A plan for each definition (by id), then for each rule (by index):
+/// `None` for those computed afresh. A definition is scanned once, for
+/// its own plan and for the rules that read it.
+///
+/// A rule is remembered when it goes over a list and only decides. What it
+/// decides for each item, its `when` past the part that is the same for
+/// every item (with the `let`s that reads, and its exceptions), is a
+/// function of the list, the item and a context; a document of a known
+/// context finds which items the rule held for, and the `let`s it computed
+/// then, without testing each item. Its outcomes are still computed for
+/// the document.
+pub fn plan(
+    defs: &[Def],
+    rules: &[RuleDef],
+    inputs: &[InputDef],
+) -> (Vec<Option<MemoPlan>>, Vec<Option<MemoPlan>>) {
     let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
-    (0..defs.len())
+    let def_plans = (0..defs.len())
         .map(|d| {
             let s = scan_def(d as DefId, defs, inputs, &mut scans);
             (s.pure && s.loops).then(|| MemoPlan {
                 context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
             })
         })
-        .collect()
-}
-
-/// A plan for each rule (by index) whose items a run may remember: one that
-/// goes over a list and only decides. What it decides for each item, its
-/// `when` past the part that is the same for every item (with the `let`s
-/// that reads, and its exceptions), is a function of the list, the item
-/// and a context; a document of a known context finds which items the rule
-/// held for, and the `let`s it computed then, without testing each item.
-/// Its outcomes are still computed for the document.
-pub fn plan_rules(rules: &[RuleDef], defs: &[Def], inputs: &[InputDef]) -> Vec<Option<MemoPlan>> {
-    let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
-    rules
+        .collect();
+    let rule_plans = rules
         .iter()
         .map(|rule| {
             let (_, list) = rule.for_each.as_ref()?;
@@ -89,7 +92,8 @@ pub fn plan_rules(rules: &[RuleDef], defs: &[Def], inputs: &[InputDef]) -> Vec<O
                 context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
             })
         })
-        .collect()
+        .collect();
+    (def_plans, rule_plans)
 }
 
 /// Scan what decides whether `rule` fires for an item: its `when` (and its
