@@ -109,6 +109,8 @@ pub(crate) struct Store {
 struct Context {
     def: DefId,
     parts: Box<[Part]>,
+    /// `parts_hash` of its definition and parts, its key in `index`.
+    hash: u64,
     /// In the order they were computed: the next document of this context
     /// usually asks for them in the same order, or skips a few.
     entries: Vec<Entry>,
@@ -273,14 +275,16 @@ impl Store {
         // earlier one: a context's parts are computed before it is made).
         let mut renumbered: Vec<Option<u32>> = Vec::with_capacity(old.len());
         self.index.clear();
-        self.shared = FxHashSet::default();
         self.weight = 0;
         for (mut c, chosen) in old.into_iter().zip(chosen) {
-            let mut keep = chosen;
+            let (mut keep, mut moved) = (chosen, false);
             for p in c.parts.iter_mut() {
                 if let Part::Context(n) = p {
                     match renumbered.get(*n as usize).copied().flatten() {
-                        Some(m) => *n = m,
+                        Some(m) => {
+                            moved |= *n != m;
+                            *n = m;
+                        }
                         None => keep = false,
                     }
                 }
@@ -289,19 +293,25 @@ impl Store {
                 renumbered.push(None);
                 continue;
             }
+            if moved {
+                c.hash = parts_hash(c.def, &c.parts);
+            }
             c.used = false;
             let id = self.slab.len() as u32;
             renumbered.push(Some(id));
             self.weight += c.weight();
-            for e in &c.entries {
-                share(&mut self.shared, &mut self.weight, &e.value);
-            }
-            self.index
-                .entry(parts_hash(c.def, &c.parts))
-                .or_default()
-                .push(id);
+            self.index.entry(c.hash).or_default().push(id);
             self.slab.push(c);
         }
+        // The lists the kept entries hold stay shared; those only the
+        // dropped ones held (the set's copy is the last) go. Not hashed
+        // again.
+        self.shared.retain(|l| match &l.0 {
+            Value::List(list) => std::sync::Arc::strong_count(list) > 1,
+            _ => false,
+        });
+        self.weight += self.shared.capacity() * 17
+            + self.shared.iter().map(|l| weight(&l.0) - 16).sum::<usize>();
     }
 
     pub(crate) fn enabled(&self, d: DefId) -> bool {
@@ -387,6 +397,7 @@ impl Store {
         let context = Context {
             def: d,
             parts: parts.into_boxed_slice(),
+            hash: h,
             entries: Vec::with_capacity(size),
             positions: None,
             next: 0,
@@ -789,6 +800,9 @@ mod tests {
         };
         let (x, y) = (held(&mut store, a), held(&mut store, b));
         assert!(std::sync::Arc::ptr_eq(&x, &y));
+        // A trim keeps a list anything else still holds: let go, as a
+        // document's values are before the next.
+        drop((x, y));
         assert_eq!(store.shared.len(), 1);
         assert_eq!(store.weight, weighed(&store));
         let version = |s: &str| {
