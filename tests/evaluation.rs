@@ -382,6 +382,39 @@ fn a_remembered_rule_gives_each_request_its_own_decisions() {
     }
 }
 
+/// Decisions found by a line's position in the list it goes over
+/// (`tests/fixtures/decide-positions`) read as decisions found by key:
+/// where two items share a key, the first line takes every decision for it
+/// and the other shows the default; a rule over another list decides by
+/// key, beside the rules over the decision's list, and its `overrides`
+/// settles them; the same with remembered values and without.
+#[test]
+fn decisions_found_by_position_read_as_found_by_key() {
+    let run = |format: &str, memo: bool| batch_output("decide-positions", format, memo);
+    let plans = each_report(&run("ndjson", true), "plan", |l| {
+        format!(
+            "{} {} {}",
+            l["item"].as_str().unwrap(),
+            l["status"].as_str().unwrap(),
+            l["rule"].as_str().unwrap_or("-")
+        )
+    });
+    let skipped_b = vec!["B1 skipped P-1", "B2 deposit -"];
+    assert_eq!(
+        plans,
+        [
+            vec!["A1 skipped P-1", "A2 deposit -", "A1 deposit -"],
+            skipped_b.clone(),
+            vec!["B1 kept P-2", "B2 kept P-2"],
+            vec!["A1 kept P-2", "A2 deposit -", "A1 deposit -"],
+            skipped_b,
+        ]
+    );
+    for format in ["ndjson", "human"] {
+        assert_eq!(run(format, true), run(format, false), "{format}");
+    }
+}
+
 /// `fires` asked about items a rule's loop tested (`tests/fixtures/asked`):
 /// the same answers as testing them; a part equal to a tested one but
 /// written otherwise (`5.1.0`), or not in the rule's list, is tested anew.

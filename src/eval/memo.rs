@@ -10,9 +10,11 @@
 //! within the same budget; when a document runs out of steps with
 //! remembered values, the evaluator starts it again without them.
 
+use crate::ir::value::List;
 use crate::ir::{DefId, Value};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 
 /// Past this (approximate bytes), a store is trimmed before the next
@@ -102,7 +104,15 @@ pub(crate) struct Store {
     /// (A context found again grows as a vector does: one document adds
     /// few values, and refitting after each would copy it twice.)
     fresh: Vec<u32>,
+    /// Lists decisions went over, and whether their items' keys are all
+    /// different (see `Ctx::keys_distinct`), by decision: a few lists come
+    /// back document after document. Each held, so that it is not another
+    /// list at the same address.
+    distinct: Vec<(Arc<List>, usize, bool)>,
 }
+
+/// Lists whose keys a store remembers as distinct or not, at most.
+const DISTINCT: usize = 64;
 
 /// A definition's context, and its values there by arguments: the values
 /// one document reads lie together.
@@ -312,6 +322,22 @@ impl Store {
         });
         self.weight += self.shared.capacity() * 17
             + self.shared.iter().map(|l| weight(&l.0) - 16).sum::<usize>();
+    }
+
+    /// Whether the items of `list` have distinct keys in decision `d`,
+    /// when known.
+    pub(crate) fn keys_distinct(&self, list: &Arc<List>, d: usize) -> Option<bool> {
+        self.distinct
+            .iter()
+            .find(|(l, e, _)| *e == d && Arc::ptr_eq(l, list))
+            .map(|x| x.2)
+    }
+
+    pub(crate) fn remember_keys_distinct(&mut self, list: &Arc<List>, d: usize, distinct: bool) {
+        if self.distinct.len() == DISTINCT {
+            self.distinct.clear();
+        }
+        self.distinct.push((list.clone(), d, distinct));
     }
 
     pub(crate) fn enabled(&self, d: DefId) -> bool {

@@ -358,6 +358,18 @@ enum Candidates {
 }
 
 impl Candidates {
+    /// Those of `more` after these.
+    fn extend(&mut self, more: Candidates) {
+        match more {
+            Candidates::One(d) => self.push(d),
+            Candidates::Many(all) => {
+                for d in all {
+                    self.push(d);
+                }
+            }
+        }
+    }
+
     fn push(&mut self, d: Decided) {
         *self = match std::mem::replace(self, Candidates::Many(Vec::new())) {
             Candidates::One(first) => Candidates::Many(vec![first, d]),
@@ -375,11 +387,56 @@ struct Decided {
     from: Value,
 }
 
+/// What a document's rules decided for one decision's lines.
+#[derive(Default)]
+struct Decisions {
+    /// By the key of the item decided for.
+    keyed: rustc_hash::FxHashMap<Value, Candidates>,
+    /// By position in the first list a deciding rule went over (usually
+    /// the list the decision goes over: a line then finds its decisions
+    /// by its position, with no key computed or hashed); rules over
+    /// another list decide by key.
+    by_position: Option<(Arc<List>, Vec<Option<Candidates>>)>,
+}
+
+impl Decisions {
+    fn by_key(&mut self, key: Value, c: Candidates) {
+        match self.keyed.entry(key) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(c);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().extend(c),
+        }
+    }
+
+    /// Held by the position of the item in `list`, when `list` is the one
+    /// this holds positions in (or the first); else given back.
+    fn at_position(&mut self, list: &Value, i: usize, d: Decided) -> Option<Decided> {
+        let Value::List(l) = list else {
+            return Some(d);
+        };
+        let (held, cands) = self.by_position.get_or_insert_with(|| {
+            let mut cands = Vec::new();
+            cands.resize_with(l.items.len(), || None);
+            (l.clone(), cands)
+        });
+        if !Arc::ptr_eq(held, l) {
+            return Some(d);
+        }
+        match cands.get_mut(i) {
+            Some(Some(c)) => c.push(d),
+            Some(slot) => *slot = Some(Candidates::One(d)),
+            None => return Some(d),
+        }
+        None
+    }
+}
+
 /// Where the outcomes of a document's rules go.
 struct Fired<'a> {
     diagnostics: &'a mut Vec<DiagnosticReport>,
     documents: &'a mut Vec<DocumentReport>,
-    decided: &'a mut [rustc_hash::FxHashMap<Value, Candidates>],
+    decided: &'a mut [Decisions],
 }
 
 /// Bind the first item of `held` (see `hold_item`) and the `let`s computed
@@ -445,10 +502,9 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         };
         let mut diagnostics = Vec::new();
         let mut documents = Vec::new();
-        let mut decided: Vec<rustc_hash::FxHashMap<Value, Candidates>> =
-            (0..policy.decisions.len())
-                .map(|_| rustc_hash::FxHashMap::default())
-                .collect();
+        let mut decided: Vec<Decisions> = (0..policy.decisions.len())
+            .map(|_| Decisions::default())
+            .collect();
         let mut frame = Vec::new();
         // What a rule without `for` is evaluated once for.
         let no_item = [Value::None];
@@ -480,17 +536,6 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 Some(_) => list.as_list(),
                 None => &no_item,
             };
-            // A rule that decides over a list usually decides for many of
-            // its items: room for all at once, not grown a few at a time.
-            if rule.for_each.is_some() {
-                for o in &rule.outcomes {
-                    if let Outcome::Decide { decision, .. } = o {
-                        if let Some(map) = decided.get_mut(*decision as usize) {
-                            map.reserve(items.len().saturating_sub(map.len()));
-                        }
-                    }
-                }
-            }
             let mut fired = Fired {
                 diagnostics: &mut diagnostics,
                 documents: &mut documents,
@@ -597,6 +642,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             ri,
             rule,
             item,
+            rule.for_each.as_ref().map(|_| (list, i)),
             origin,
             frame,
             to.diagnostics,
@@ -607,18 +653,20 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         outcomes
     }
 
-    /// What a rule that fires for an item says.
+    /// What a rule that fires for an item (at position `at` of its list)
+    /// says.
     #[allow(clippy::too_many_arguments)]
     fn outcomes(
         &mut self,
         ri: RuleIdx,
         rule: &RuleDef,
         item: &Value,
+        at: Option<(&Value, usize)>,
         origin: Option<Origin>,
         frame: &mut [Value],
         diagnostics: &mut Vec<DiagnosticReport>,
         documents: &mut Vec<DocumentReport>,
-        decided: &mut [rustc_hash::FxHashMap<Value, Candidates>],
+        decided: &mut [Decisions],
     ) -> R<()> {
         let policy = self.policy;
         {
@@ -657,35 +705,26 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                             let Some(d) = policy.decisions.get(*decision as usize) else {
                                 continue;
                             };
-                            let key = match self.cached_head(d, item) {
-                                Some(h) => h.key.clone(),
-                                None => {
-                                    let mut dframe = vec![Value::None; d.frame as usize];
-                                    if let Some(slot) = dframe.get_mut(d.var as usize) {
-                                        *slot = item.clone();
-                                    }
-                                    self.eval(&d.key, &mut dframe)?
-                                }
-                            };
                             let from = match from {
                                 Some(f) => self.eval(f, frame)?,
                                 None => Value::None,
                             };
-                            if let Some(map) = decided.get_mut(*decision as usize) {
-                                let d = Decided {
-                                    rule: ri,
-                                    value: *value,
-                                    from,
-                                };
-                                match map.entry(key) {
-                                    std::collections::hash_map::Entry::Vacant(e) => {
-                                        e.insert(Candidates::One(d));
-                                    }
-                                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                                        e.get_mut().push(d)
-                                    }
+                            let Some(decisions) = decided.get_mut(*decision as usize) else {
+                                continue;
+                            };
+                            let mut decided = Decided {
+                                rule: ri,
+                                value: *value,
+                                from,
+                            };
+                            if let Some((list, i)) = at {
+                                match decisions.at_position(list, i, decided) {
+                                    Some(back) => decided = back,
+                                    None => continue,
                                 }
                             }
+                            let key = self.item_key(d, item)?;
+                            decisions.by_key(key, Candidates::One(decided));
                         }
                         Outcome::Document {
                             document,
@@ -719,7 +758,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         subject: Option<(String, Value)>,
         mut diagnostics: Vec<DiagnosticReport>,
         mut documents: Vec<DocumentReport>,
-        mut decided: Vec<rustc_hash::FxHashMap<Value, Candidates>>,
+        mut decided: Vec<Decisions>,
     ) -> R<Report<'p>> {
         let policy = self.policy;
         let mut decisions = Vec::new();
@@ -727,8 +766,28 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             let mut dframe = vec![Value::None; d.frame as usize];
             let over = self.eval(&d.over, &mut dframe)?;
             let mut map = decided.get_mut(di).map(std::mem::take).unwrap_or_default();
+            // Decided by position in the list the lines go over: each
+            // line takes its own, when no two items share a key. Else (or
+            // in another list) by key, as rules over other lists decide.
+            let mut by_position = match map.by_position.take() {
+                Some((list, cands)) => {
+                    let same = matches!(&over, Value::List(o) if Arc::ptr_eq(o, &list));
+                    if same && self.keys_distinct(di, d, &list)? {
+                        cands
+                    } else {
+                        for (item, c) in list.items.iter().zip(cands) {
+                            if let Some(c) = c {
+                                let key = self.item_key(d, item)?;
+                                map.by_key(key, c);
+                            }
+                        }
+                        Vec::new()
+                    }
+                }
+                None => Vec::new(),
+            };
             let mut lines = Vec::with_capacity(over.as_list().len());
-            for item in over.as_list() {
+            for (i, item) in over.as_list().iter().enumerate() {
                 let head = match self.cached_head(d, item) {
                     Some(h) => Head::Shared(h),
                     None => {
@@ -745,12 +804,20 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                         }
                     }
                 };
-                // Most lines of most documents no rule decided: no hashing.
-                let decided = if map.is_empty() {
-                    None
-                } else {
-                    map.remove(&head.key)
-                };
+                let mut decided = by_position.get_mut(i).and_then(Option::take);
+                // Most lines of most documents no rule decided by key: no
+                // hashing.
+                if !map.keyed.is_empty() {
+                    if let Some(more) = map.keyed.remove(&head.key) {
+                        decided = Some(match decided {
+                            Some(mut c) => {
+                                c.extend(more);
+                                c
+                            }
+                            None => more,
+                        });
+                    }
+                }
                 let (value, rule, from) = match decided {
                     None => (d.default, None, Value::None),
                     Some(Candidates::One(only)) => (only.value, Some(only.rule), only.from),
@@ -805,6 +872,48 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             (Some((t, heads)), Value::Row(it, r)) if it == t => heads.get(*r as usize)?.get(),
             _ => None,
         }
+    }
+
+    /// The key of the line `d` shows for `item`: its row's line head's,
+    /// when computed already.
+    fn item_key(&mut self, d: &'p Decision, item: &Value) -> R<Value> {
+        if let Some(h) = self.cached_head(d, item) {
+            return Ok(h.key.clone());
+        }
+        let mut dframe = vec![Value::None; d.frame as usize];
+        if let Some(slot) = dframe.get_mut(d.var as usize) {
+            *slot = item.clone();
+        }
+        self.eval(&d.key, &mut dframe)
+    }
+
+    /// Whether the items of `list`, a list decision `d` goes over, each
+    /// have a key of their own (a line then takes the decisions of its
+    /// position). Remembered by the thread's store for a list it keeps,
+    /// when the key reads nothing but the item.
+    fn keys_distinct(&mut self, di: usize, d: &'p Decision, list: &Arc<List>) -> R<bool> {
+        let remembered = d.row_heads.is_some();
+        if let Some(known) = self
+            .store
+            .as_ref()
+            .filter(|_| remembered)
+            .and_then(|s| s.keys_distinct(list, di))
+        {
+            return Ok(known);
+        }
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(list.items.len());
+        let mut distinct = true;
+        for item in &list.items {
+            if !seen.insert(self.item_key(d, item)?) {
+                distinct = false;
+                break;
+            }
+        }
+        if let Some(s) = self.store.as_mut().filter(|_| remembered) {
+            s.remember_keys_distinct(list, di, distinct);
+        }
+        Ok(distinct)
     }
 
     fn line_head(&mut self, d: &Decision, item: &Value, dframe: &mut [Value]) -> R<LineHead> {
