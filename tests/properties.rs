@@ -215,8 +215,54 @@ fn variation() -> impl Strategy<Value = Json> {
     })
 }
 
+/// `v` as JSON text, each object's members turned by `turn` places (and
+/// reversed when `reverse`): the same facts, fields in another order.
+fn to_json_reordered(v: &Json, turn: usize, reverse: bool, out: &mut String) {
+    match v {
+        Json::Object(m) => {
+            let mut members: Vec<(&String, &Json)> = m.iter().collect();
+            if !members.is_empty() {
+                let len = members.len();
+                members.rotate_left(turn % len);
+            }
+            if reverse {
+                members.reverse();
+            }
+            out.push('{');
+            for (i, (k, x)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).unwrap());
+                out.push(':');
+                to_json_reordered(x, turn, reverse, out);
+            }
+            out.push('}');
+        }
+        Json::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                to_json_reordered(x, turn, reverse, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&serde_json::to_string(other).unwrap()),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_order_of_a_records_fields_changes_nothing(case in variation(), turn in 0..6usize, reverse in any::<bool>()) {
+        let json = serde_json::to_string(&case).unwrap();
+        let mut reordered = String::new();
+        to_json_reordered(&case, turn, reverse, &mut reordered);
+        prop_assert_eq!(report(shipped(), &json, batch::Kind::Json), report(shipped(), &reordered, batch::Kind::Json), "{}", reordered);
+    }
 
     #[test]
     fn json_and_yaml_give_the_same_report(case in variation()) {

@@ -23,6 +23,8 @@ pub struct Reader<'p> {
     texts: rustc_hash::FxHashSet<Text>,
     /// Versions read so far, by their text: a registry repeats them.
     versions: rustc_hash::FxHashMap<Box<str>, Arc<VersionValue>>,
+    /// The node of each field of the records being read, innermost last.
+    slots: Vec<Option<NodeId>>,
 }
 
 /// Read the top-level mapping of a document as the policy's inputs of one
@@ -46,6 +48,7 @@ pub fn read_document(
         diags: Vec::new(),
         texts: rustc_hash::FxHashSet::default(),
         versions: rustc_hash::FxHashMap::default(),
+        slots: Vec::new(),
     };
     let root = tree.root;
     let wanted: Vec<(usize, &str, &Type)> = policy
@@ -374,8 +377,23 @@ impl Reader<'_> {
         let Some(def) = policy.records.get(r as usize) else {
             return Value::None;
         };
+        // Each entry's field, on `slots` from `start` (nested records take
+        // the slots after): looked for first after the last one found, as
+        // facts usually give fields in the order they are declared.
+        let start = self.slots.len();
+        self.slots.resize(start + def.fields.len(), None);
+        let mut next = 0;
         for e in entries {
-            if !def.fields.iter().any(|f| f.name == *e.key) {
+            let at = match def.fields.get(next) {
+                Some(f) if f.name == *e.key => Some(next),
+                _ => def.fields.iter().position(|f| f.name == *e.key),
+            };
+            if let Some(i) = at {
+                if let Some(slot @ None) = self.slots.get_mut(start + i) {
+                    *slot = Some(e.node);
+                }
+                next = i + 1;
+            } else {
                 let help = did_you_mean(&e.key, def.fields.iter().map(|f| f.name.as_str()))
                     .or_else(|| {
                         let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
@@ -398,12 +416,12 @@ impl Reader<'_> {
             }
         }
         let mut fields = Vec::with_capacity(def.fields.len());
-        for f in &def.fields {
-            match entries.iter().find(|e| *e.key == *f.name) {
-                Some(e) => {
-                    let v = self.value(e.node, &f.ty);
+        for (i, f) in def.fields.iter().enumerate() {
+            match self.slots.get(start + i).copied().flatten() {
+                Some(given) => {
+                    let v = self.value(given, &f.ty);
                     if let Some(domain) = &f.domain {
-                        self.check_domain(e.node, &v, domain);
+                        self.check_domain(given, &v, domain);
                     }
                     fields.push(v)
                 }
@@ -424,6 +442,7 @@ impl Reader<'_> {
                 },
             }
         }
+        self.slots.truncate(start);
         Value::Record(Arc::new(Record {
             names: def.names.clone(),
             fields,
