@@ -357,8 +357,9 @@ fn a_call_made_again_in_a_document_gives_the_same_value_and_places() {
 }
 
 /// A rule remembered item by item (`tests/fixtures/rule-memo`): each
-/// request's plan says its own owner, a waived item is deposited, and the
-/// batch reads as computed afresh, in every format.
+/// request's plan says its own owner, a waived item is deposited, another
+/// rule asking whether it fires gets the same answers, and the batch reads
+/// as computed afresh, in every format.
 #[test]
 fn a_remembered_rule_gives_each_request_its_own_decisions() {
     let run = |format: &str, memo: bool| batch_output("rule-memo", format, memo);
@@ -375,6 +376,18 @@ fn a_remembered_rule_gives_each_request_its_own_decisions() {
             vec!["B1 -", "B2 dee"],
             vec!["A1 -", "A2 -", "A3 eve"],
             vec!["A1 -", "A2 -", "A3 fay"],
+        ]
+    );
+    // R-3 asks whether R-1 fires for each item: answered from what a
+    // request of a known context found (bob's, after ann's).
+    let named = each_report(&run("ndjson", true), "diagnostics", |d| {
+        d["message"].as_str().unwrap().to_string()
+    });
+    assert_eq!(
+        named[..2],
+        [
+            vec!["A2 skipped for ann", "A3 skipped for ann"],
+            vec!["A2 skipped for bob", "A3 skipped for bob"],
         ]
     );
     for format in ["ndjson", "human"] {

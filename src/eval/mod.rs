@@ -551,10 +551,21 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             if let Some((held, steps)) = found {
                 self.remembered = true;
                 self.step(steps)?;
+                // Answers for `fires` asked later about these items: each
+                // charged the steps of the whole loop, at least what
+                // testing the item would take.
+                let charge = u32::try_from(guard_steps + steps).unwrap_or(u32::MAX);
+                let mut answers = rule.asked.then(|| vec![(false, charge); items.len()]);
                 let mut rest = held.as_list();
                 while let Some((i, done, next)) = restore(rule, rest, items, &mut frame) {
+                    if let Some(a) = answers.as_mut().and_then(|a| a.get_mut(i)) {
+                        a.0 = true;
+                    }
                     self.fired(ri, rule, &list, i, done, &mut frame, &mut fired)?;
                     rest = next;
+                }
+                if let Some(held) = answers {
+                    self.keep_answers(ri, &list, held);
                 }
                 continue;
             }
@@ -586,19 +597,25 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 store.put(c, memo::Args::new(&[]), &Value::list(held), steps);
             }
             if let Some(held) = tested {
-                if self.tested.len() <= ri as usize {
-                    self.tested.resize_with(ri as usize + 1, || None);
-                }
-                if let Some(slot) = self.tested.get_mut(ri as usize) {
-                    *slot = Some(Tested {
-                        list: list.clone(),
-                        held,
-                        positions: None,
-                    });
-                }
+                self.keep_answers(ri, &list, held);
             }
         }
         self.finish(subject, diagnostics, documents, decided)
+    }
+
+    /// What rule `ri`'s loop over `list` found for each item, for `fires`
+    /// asked about them later in the document.
+    fn keep_answers(&mut self, ri: RuleIdx, list: &Value, held: Vec<(bool, u32)>) {
+        if self.tested.len() <= ri as usize {
+            self.tested.resize_with(ri as usize + 1, || None);
+        }
+        if let Some(slot) = self.tested.get_mut(ri as usize) {
+            *slot = Some(Tested {
+                list: list.clone(),
+                held,
+                positions: None,
+            });
+        }
     }
 
     /// The context of a rule whose items are remembered (numbered after
