@@ -36,6 +36,27 @@ fn corpus(n: usize) -> PathBuf {
     dir
 }
 
+/// The binary `bin` evaluating the corpus in `dir` as the platform does
+/// (`--jobs 0`: every core), its output thrown away.
+fn eval_command(bin: &Path, dir: &Path, jobs: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["eval", "policies/segur-v2"])
+        .arg(dir.join("candidacies.ndjson"))
+        .arg("--registry")
+        .arg(dir.join("registry.json"))
+        .args([
+            "--as-of",
+            "2026-05-20",
+            "--format",
+            "ndjson",
+            "--jobs",
+            jobs,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    c
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -170,23 +191,7 @@ fn main() {
         let mut runs = Vec::new();
         for _ in 0..3 {
             let t = Instant::now();
-            let status = Command::new(&bin)
-                .args(["eval", "policies/segur-v2"])
-                .arg(dir.join("candidacies.ndjson"))
-                .arg("--registry")
-                .arg(&registry_path)
-                .args([
-                    "--as-of",
-                    "2026-05-20",
-                    "--format",
-                    "ndjson",
-                    "--jobs",
-                    jobs,
-                ])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .unwrap();
+            let status = eval_command(&bin, &dir, jobs).status().unwrap();
             runs.push(t.elapsed());
             // 1: some candidacies rejected, as the corpus has them.
             assert!(matches!(status.code(), Some(0 | 1)), "the binary ran");
@@ -202,16 +207,7 @@ fn main() {
     // Peak memory of the binary streaming 100,000 candidacies.
     let big = corpus(100_000);
     {
-        let mut child = Command::new(&bin)
-            .args(["eval", "policies/segur-v2"])
-            .arg(big.join("candidacies.ndjson"))
-            .arg("--registry")
-            .arg(big.join("registry.json"))
-            .args(["--as-of", "2026-05-20", "--format", "ndjson"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = eval_command(&bin, &big, "0").spawn().unwrap();
         let status = format!("/proc/{}/status", child.id());
         let mut peak_kb = 0u64;
         let t = Instant::now();
