@@ -317,7 +317,7 @@ impl Store {
         // dropped ones held (the set's copy is the last) go. Not hashed
         // again.
         self.shared.retain(|l| match &l.0 {
-            Value::List(list) => std::sync::Arc::strong_count(list) > 1,
+            Value::List(list) => Arc::strong_count(list) > 1,
             _ => false,
         });
         self.weight += self.shared.capacity() * 17
@@ -333,6 +333,9 @@ impl Store {
             .map(|x| x.2)
     }
 
+    /// Remember whether the items of `list` have distinct keys in
+    /// decision `d` (all forgotten when `DISTINCT` are held: a run meets
+    /// few such lists).
     pub(crate) fn remember_keys_distinct(&mut self, list: &Arc<List>, d: usize, distinct: bool) {
         if self.distinct.len() == DISTINCT {
             self.distinct.clear();

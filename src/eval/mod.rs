@@ -400,6 +400,7 @@ struct Decisions {
 }
 
 impl Decisions {
+    /// `c` added to the decisions for `key`, after those already there.
     fn by_key(&mut self, key: Value, c: Candidates) {
         match self.keyed.entry(key) {
             std::collections::hash_map::Entry::Vacant(e) => {
