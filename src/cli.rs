@@ -44,7 +44,7 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
-        /// How many documents to evaluate at once (default: one per core). The output is the same whatever the number.
+        /// How many documents to evaluate at once (default, or 0: one per core). The output is the same whatever the number.
         #[arg(long)]
         jobs: Option<usize>,
         /// Compute every definition afresh for each document, instead of reusing the values a batch's

@@ -43,6 +43,12 @@ fn a_generated_batch_gives_one_valid_report_per_candidacy_in_order_whatever_the_
         one.stdout, four.stdout,
         "the output does not depend on the number of threads"
     );
+    let every_core = run("0", true);
+    assert!(
+        every_core.status.code().is_some_and(|c| c < 2),
+        "`--jobs 0`: one per core"
+    );
+    assert_eq!(one.stdout, every_core.stdout);
     assert_eq!(
         one.stdout,
         run("1", false).stdout,
