@@ -560,9 +560,24 @@ impl PartialEq for SharedList {
 
 impl Eq for SharedList {}
 
+/// A list by its length and its first and last few items: long lists (a
+/// rule's record of its items) are told apart by those, and equal ones are
+/// compared whole anyway.
 impl Hash for SharedList {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state)
+        const ENDS: usize = 8;
+        let items = self.0.as_list();
+        if items.len() <= 2 * ENDS {
+            return self.0.hash(state);
+        }
+        items.len().hash(state);
+        for x in items
+            .iter()
+            .take(ENDS)
+            .chain(items.iter().skip(items.len() - ENDS))
+        {
+            x.hash(state);
+        }
     }
 }
 
@@ -880,6 +895,36 @@ mod tests {
         store.start_document();
         assert!(store.shared.is_empty(), "gone with their contexts");
         assert_eq!(store.weight, weighed(&store));
+    }
+
+    /// Long lists hashed by their ends are still told apart by their
+    /// middle, and equal ones are still held once.
+    #[test]
+    fn long_lists_differing_in_the_middle_are_both_kept() {
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
+        let long = |middle: i64| {
+            Value::list(
+                (0..40)
+                    .map(|i| Value::Int(if i == 20 { middle } else { i }))
+                    .collect(),
+            )
+        };
+        let (c, _) = store.context(0, Vec::new());
+        store.put(c, Args::new(&[Value::Int(0)]), &long(-1), 1);
+        store.put(c, Args::new(&[Value::Int(1)]), &long(-2), 1);
+        store.put(c, Args::new(&[Value::Int(2)]), &long(-1), 1);
+        assert_eq!(store.shared.len(), 2);
+        let got = |store: &mut Store, a| match store.get(0, c, &[Value::Int(a)]) {
+            Some((Value::List(l), _)) => l,
+            other => panic!("{other:?}"),
+        };
+        let (a, b, again) = (got(&mut store, 0), got(&mut store, 1), got(&mut store, 2));
+        assert_eq!(a.items.get(20), Some(&Value::Int(-1)));
+        assert_eq!(b.items.get(20), Some(&Value::Int(-2)));
+        assert!(std::sync::Arc::ptr_eq(&a, &again), "equal lists held once");
     }
 
     /// A value is found in the order it was computed, or by its hash; a
