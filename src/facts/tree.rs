@@ -4,6 +4,7 @@
 //! it through node indexes.
 
 use crate::source::Span;
+use std::fmt::Write;
 use std::sync::Arc;
 
 /// The keys of one document, each held once: records repeat the same
@@ -122,6 +123,11 @@ impl Tree {
 
     /// The dotted path of a node from the root: `candidacy.solution.commercial_names[1].nil`.
     pub fn path(&self, id: NodeId) -> String {
+        /// A step down from a node's parent: a key, or a position.
+        enum Step<'t> {
+            Key(&'t str),
+            Index(usize),
+        }
         let mut segments = Vec::new();
         let mut cur = id;
         while let Some(parent) = self.node(cur).parent {
@@ -134,7 +140,7 @@ impl Tree {
                         .ok()
                         .or_else(|| entries.iter().position(|e| e.node == cur));
                     if let Some(e) = found.and_then(|i| entries.get(i)) {
-                        segments.push(format!(".{}", e.key));
+                        segments.push(Step::Key(&e.key));
                     }
                 }
                 NodeValue::Seq(items) => {
@@ -143,7 +149,7 @@ impl Tree {
                         .ok()
                         .or_else(|| items.iter().position(|&n| n == cur));
                     if let Some(i) = found {
-                        segments.push(format!("[{i}]"));
+                        segments.push(Step::Index(i));
                     }
                 }
                 _ => {}
@@ -153,12 +159,22 @@ impl Tree {
             }
             cur = parent;
         }
-        segments.reverse();
-        let joined = segments.concat();
-        joined
-            .strip_prefix('.')
-            .map(str::to_string)
-            .unwrap_or(joined)
+        // Written from the root, in one string: `a.b[2].c`.
+        let mut out = String::new();
+        for (n, step) in segments.iter().rev().enumerate() {
+            match step {
+                Step::Key(k) => {
+                    if n > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Step::Index(i) => {
+                    let _ = write!(out, "[{i}]");
+                }
+            }
+        }
+        out
     }
 }
 
@@ -219,5 +235,24 @@ mod tests {
         })
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
+    /// A fact's path names its keys and positions from the root: `.`
+    /// between keys, none before the first, `[i]` for an item; an empty
+    /// key still takes its dot.
+    #[test]
+    fn paths_name_keys_and_positions_from_the_root() {
+        let text = r#"{"a": {"b": [1, {"c": true}]}, "": {"d": [[0, 1]]}}"#;
+        let tree = crate::facts::json::parse_json(text, 0, &Limits::default())
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let at = |want: &str| {
+            (0..tree.nodes.len() as NodeId)
+                .map(|n| tree.path(n))
+                .find(|p| p == want)
+        };
+        for want in ["", "a", "a.b", "a.b[0]", "a.b[1].c", ".d", ".d[0][1]"] {
+            assert_eq!(at(want).as_deref(), Some(want));
+        }
+        assert_eq!(tree.path(tree.root), "");
     }
 }
