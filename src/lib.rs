@@ -15,5 +15,6 @@ pub mod ir;
 pub mod render;
 pub mod report;
 pub mod source;
+mod swar;
 pub mod syntax;
 pub mod version;

@@ -26,22 +26,12 @@ const LINEAR_KEY_SCAN: usize = 16;
 const BOM: &str = "\u{FEFF}";
 
 /// Where the run of ordinary string bytes from `pos` ends: at the first
-/// `"`, `\\` or control character, or at the end. Eight bytes at a time: a
-/// word has a byte below 0x20 when subtracting 0x20 from each borrows into
-/// a byte whose top bit was clear, and a byte equal to `c` when `word ^ c`
-/// has a zero byte. A borrow only marks bytes after a true match, so the
-/// first marked byte (the lowest, read little-endian) is the one.
+/// `"`, `\\` or control character, or at the end; eight bytes at a time.
 fn ordinary_end(bytes: &[u8], mut pos: usize) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
     while let Some(chunk) = bytes.get(pos..pos + 8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let found = below(w, 0x20)
-            | below(w ^ (ONES * u64::from(b'"')), 1)
-            | below(w ^ (ONES * u64::from(b'\\')), 1);
+        let found = crate::swar::special(u64::from_le_bytes(word), false);
         if found != 0 {
             return pos + (found.trailing_zeros() / 8) as usize;
         }

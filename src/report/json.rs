@@ -22,26 +22,14 @@ const ESCAPE: [bool; 256] = {
     t
 };
 
-/// No byte of `bytes` needs escaping. Eight bytes at a time: a word
-/// has a byte below 0x20 when subtracting 0x20 from each borrows into a
-/// byte whose top bit was clear, and a byte equal to `c` when `word ^ c`
-/// has a zero byte (a borrow can mark a byte above a true match, never
-/// a word without one).
+/// No byte of `bytes` needs escaping; eight bytes at a time.
 fn plain(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
     let chunks = bytes.chunks_exact(8);
     let rest = chunks.remainder();
     for chunk in chunks {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_ne_bytes(word);
-        let found = below(w, 0x20)
-            | below(w ^ (ONES * u64::from(b'"')), 1)
-            | below(w ^ (ONES * u64::from(b'\\')), 1)
-            | below(w ^ (ONES * 0x7f), 1);
-        if found != 0 {
+        if crate::swar::special(u64::from_le_bytes(word), true) != 0 {
             return false;
         }
     }
