@@ -735,7 +735,10 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                                 value: *value,
                                 from,
                             };
-                            if let Some((list, i)) = at {
+                            // By position when the line's key reads nothing
+                            // but the item: whether a list's keys are
+                            // distinct is then known once a run.
+                            if let Some((list, i)) = at.filter(|_| d.row_heads.is_some()) {
                                 match decisions.at_position(list, i, decided) {
                                     Some(back) => decided = back,
                                     None => continue,
@@ -907,16 +910,11 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
 
     /// Whether the items of `list`, a list decision `d` goes over, each
     /// have a key of their own (a line then takes the decisions of its
-    /// position). Remembered by the thread's store for a list it keeps,
-    /// when the key reads nothing but the item.
+    /// position). Decided by position only when the key reads nothing but
+    /// the item (`row_heads`), so the thread's store remembers it for a
+    /// list it keeps.
     fn keys_distinct(&mut self, di: usize, d: &'p Decision, list: &Arc<List>) -> R<bool> {
-        let remembered = d.row_heads.is_some();
-        if let Some(known) = self
-            .store
-            .as_ref()
-            .filter(|_| remembered)
-            .and_then(|s| s.keys_distinct(list, di))
-        {
+        if let Some(known) = self.store.as_ref().and_then(|s| s.keys_distinct(list, di)) {
             return Ok(known);
         }
         let mut seen = rustc_hash::FxHashSet::default();
@@ -928,7 +926,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 break;
             }
         }
-        if let Some(s) = self.store.as_mut().filter(|_| remembered) {
+        if let Some(s) = self.store.as_mut() {
             s.remember_keys_distinct(list, di, distinct);
         }
         Ok(distinct)
@@ -1161,7 +1159,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// again), unless the run's store has seen its calls seldom come back
     /// within a document (then keeping them costs more than it saves).
     fn apply_once(&mut self, d: DefId, def: &'p Def, params: usize, f: &mut [Value]) -> R<Value> {
-        if !self.store.as_ref().is_none_or(|s| s.keeps_calls(d)) {
+        if self.store.as_ref().is_some_and(|s| !s.keeps_calls(d)) {
             return self.eval(&def.body, f);
         }
         let args = f.get(..params).unwrap_or(&[]);
