@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 // The binary's allocator, so that the figures are the binary's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: regle::alloc::Allocator = regle::alloc::Allocator;
 
 fn corpus(n: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("regle-bench-{n}-7"));

@@ -5,6 +5,7 @@
 //! evaluation date → a report) → `report` (human, JSON, NDJSON). Every stage
 //! returns data; only `render` and the binary print.
 
+pub mod alloc;
 pub mod batch;
 pub mod check;
 pub mod cli;
