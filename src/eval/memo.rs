@@ -10,7 +10,7 @@
 //! within the same budget; when a document runs out of steps with
 //! remembered values, the evaluator starts it again without them.
 
-use crate::ir::value::List;
+use crate::ir::value::{DocRef, List};
 use crate::ir::{DefId, Value};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
@@ -109,6 +109,9 @@ pub(crate) struct Store {
     /// back document after document. Each held, so that it is not another
     /// list at the same address.
     distinct: Vec<(Arc<List>, usize, bool)>,
+    /// The current document's number (wrapping): a value found again in
+    /// the document that computed it says nothing of its reuse.
+    document: u32,
 }
 
 /// Lists whose keys a store remembers as distinct or not, at most.
@@ -146,6 +149,8 @@ struct Entry {
     value: Value,
     /// At most the document budget, `MAX_STEPS`.
     steps: u32,
+    /// The document that computed it (`Store::document`, wrapping).
+    document: u32,
 }
 
 impl Entry {
@@ -231,6 +236,7 @@ impl Store {
     /// one): a full store is trimmed to at most half, keeping contexts read
     /// since it was last trimmed (those found again first).
     pub(crate) fn start_document(&mut self) {
+        self.document = self.document.wrapping_add(1);
         for c in std::mem::take(&mut self.fresh) {
             let Some(context) = self.slab.get_mut(c as usize) else {
                 continue;
@@ -447,15 +453,18 @@ impl Store {
             self.weight += c.table_weight() - before;
             found
         });
+        let document = self.document;
         if let Some(s) = self.stats(d) {
             s.lookups += 1;
-            s.hits += u32::from(found.is_some());
+            // Found where an earlier document left it: a value this
+            // document computed is kept for it anyway (`Ctx::apply_once`).
+            s.hits += u32::from(found.as_ref().is_some_and(|f| f.2 != document));
             // Known contexts, but other arguments each time.
             if s.lookups == 2 * TRIAL && s.hits < TRIAL / 2 {
                 s.off = true;
             }
         }
-        found
+        found.map(|(v, steps, _)| (v, steps))
     }
 
     /// Remember `value` on `args` in context `c`, unless either holds facts
@@ -471,6 +480,7 @@ impl Store {
             args: args.held,
             value: share(&mut self.shared, &mut self.weight, value),
             steps: u32::try_from(steps).unwrap_or(u32::MAX),
+            document: self.document,
         };
         let before = context.table_weight();
         self.weight += entry.heap_weight();
@@ -488,7 +498,7 @@ impl Context {
     /// The entry for `args`: the one after the last found, or a few
     /// further (documents of a context go over the same items in the same
     /// order, some skipping a few), else by hash.
-    fn find(&mut self, args: &[Value]) -> Option<(Value, u64)> {
+    fn find(&mut self, args: &[Value]) -> Option<(Value, u64, u32)> {
         let matches = |e: &Entry| same_arguments(e.args(), args);
         let next = self.next as usize;
         let near = self
@@ -511,7 +521,7 @@ impl Context {
         };
         let e = self.entries.get(at).filter(|e| matches(e))?;
         self.next = at as u32 + 1;
-        Some((e.value.clone(), u64::from(e.steps)))
+        Some((e.value.clone(), u64::from(e.steps), e.document))
     }
 
     fn weight(&self) -> usize {
@@ -637,8 +647,12 @@ fn args_hash(args: &[Value]) -> u64 {
 }
 
 /// About what a value held by a store costs, in bytes: itself and its
-/// collection (a record of the registry counts, though it is shared).
+/// collection, unless the registry holds that (a value read from it).
 fn weight(v: &Value) -> usize {
+    // Read from the registry: the registry holds it for the whole run.
+    if v.origin().is_some_and(|o| o.doc == DocRef::Registry) {
+        return 16;
+    }
     16 + match v {
         Value::List(l) if l.items.is_empty() => 0,
         Value::List(l) => 72 + 16 * l.items.len(),
@@ -734,6 +748,68 @@ mod tests {
             store.get(0, 0, &[Value::Int(3)]).map(|v| v.0),
             Some(Value::Int(3))
         );
+    }
+
+    /// A value read from the registry weighs as a reference: the registry
+    /// holds it for the run, so a store of them is not trimmed where the
+    /// same records, built by the evaluation, fill it.
+    #[test]
+    fn values_read_from_the_registry_weigh_as_references() {
+        let record = |origin| {
+            Value::Record(Arc::new(crate::ir::value::Record {
+                names: (0..8).map(|i| Arc::from(format!("f{i}"))).collect(),
+                fields: (0..8).map(Value::Int).collect(),
+                origin,
+            }))
+        };
+        let registry = Some(crate::ir::value::Origin {
+            doc: DocRef::Registry,
+            node: 3,
+        });
+        let mut kept = Vec::new();
+        for origin in [registry, None] {
+            let mut store = Store {
+                limit: 16_000,
+                ..Store::default()
+            };
+            let (c, _) = store.context(0, Vec::new());
+            for i in 0..200 {
+                store.put(c, Args::new(&[Value::Int(i)]), &record(origin), 1);
+            }
+            assert_eq!(store.weight, weighed(&store));
+            store.start_document();
+            kept.push(store.slab.len());
+        }
+        assert_eq!(kept, [1, 0], "read from the registry, then built");
+    }
+
+    /// A value found again by the document that computed it says nothing
+    /// of reuse (that document keeps its calls anyway): a definition whose
+    /// values only that document finds is no longer remembered after its
+    /// trial; one whose values the next document finds still is.
+    #[test]
+    fn values_found_only_by_their_own_document_do_not_count_as_reuse() {
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
+        for i in 0..2 * TRIAL as i64 {
+            store.start_document();
+            for d in [0, 1] {
+                let (c, _) = store.context(d, Vec::new());
+                // Definition 0 asks for what it just computed; 1 for what
+                // the document before computed.
+                let asked = if d == 0 { i } else { i - 1 };
+                store.put(c, Args::new(&[Value::Int(i)]), &Value::Int(i), 1);
+                let found = store.get(d, c, &[Value::Int(asked)]);
+                assert_eq!(
+                    found.map(|v| v.0),
+                    (i > 0 || d == 0).then_some(Value::Int(asked))
+                );
+            }
+        }
+        assert!(!store.enabled(0), "found only by its own document");
+        assert!(store.enabled(1), "found by the next document");
     }
 
     /// A value is two words and an entry six (they were three and seven;
