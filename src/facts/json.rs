@@ -7,7 +7,7 @@
 //! The parser is iterative (an explicit stack of open containers), so no
 //! input can overflow the call stack; it never panics.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
 use crate::source::Span;
@@ -116,8 +116,9 @@ enum Frame {
     Object {
         id: NodeId,
         start: usize,
-        /// Keys seen, once the object is too big for a linear scan.
-        seen: Option<HashSet<Arc<str>>>,
+        /// Keys seen (by address), once the object is too big for a linear
+        /// scan.
+        seen: Option<FxHashSet<usize>>,
         /// The key of the member whose value is being parsed.
         pending: Option<(Arc<str>, Span)>,
     },
@@ -364,19 +365,22 @@ impl<'a> JsonParser<'a> {
         Ok(())
     }
 
-    fn check_duplicate(&mut self, key: &str, key_span: Span) -> PResult<()> {
+    /// Keys are interned (`Keys`): within a document, equal keys are the
+    /// same string, compared by address.
+    fn check_duplicate(&mut self, key: &Arc<str>, key_span: Span) -> PResult<()> {
         let Some(Frame::Object { start, seen, .. }) = self.stack.last_mut() else {
             return Ok(());
         };
         let entries = self.entries.get(*start..).unwrap_or(&[]);
+        let address = |k: &Arc<str>| Arc::as_ptr(k) as *const u8 as usize;
         let duplicate = match seen {
-            Some(set) => !set.insert(key.into()),
+            Some(set) => !set.insert(address(key)),
             None => {
-                let dup = entries.iter().any(|e| &*e.key == key);
+                let dup = entries.iter().any(|e| Arc::ptr_eq(&e.key, key));
                 if !dup && entries.len() >= LINEAR_KEY_SCAN {
-                    let mut set: HashSet<Arc<str>> =
-                        entries.iter().map(|e| e.key.clone()).collect();
-                    set.insert(key.into());
+                    let mut set: FxHashSet<usize> =
+                        entries.iter().map(|e| address(&e.key)).collect();
+                    set.insert(address(key));
                     *seen = Some(set);
                 }
                 dup
