@@ -479,3 +479,41 @@ fn at_a_definition_not_yet_computed_gives_its_place() {
         "{human}"
     );
 }
+
+/// Rules another asks about go first (`tests/fixtures/rule-order`): R-4,
+/// asked about through a definition, before R-1 which asks; R-3, an
+/// exception, before R-2, its rule. The report keeps the files' order:
+/// documents of a kind by the rule that asks for them, diagnostics by rule
+/// ID; with remembered values and without.
+#[test]
+fn rules_asked_about_are_evaluated_first_and_the_report_keeps_its_order() {
+    let checked =
+        regle::check::load_policy(std::path::Path::new("tests/fixtures/rule-order")).unwrap();
+    let policy = &checked.policy;
+    let order: Vec<&str> = policy
+        .order
+        .iter()
+        .map(|&r| policy.rules[r as usize].id.as_str())
+        .collect();
+    assert_eq!(order, ["R-4", "R-1", "R-3", "R-2"]);
+    for memo in [true, false] {
+        let out = batch_output("rule-order", "ndjson", memo);
+        let documents = each_report(&out, "documents", |d| {
+            format!(
+                "{} {}",
+                d["rule"].as_str().unwrap(),
+                d["code"].as_str().unwrap()
+            )
+        });
+        let notes = vec!["R-1 A2", "R-1 A3", "R-4 A2", "R-4 A3"];
+        assert_eq!(documents, [notes.clone(), notes], "memo: {memo}");
+        let diagnostics = each_report(&out, "diagnostics", |d| {
+            d["message"].as_str().unwrap().to_string()
+        });
+        assert_eq!(
+            diagnostics,
+            [vec!["A1 is below level 5".to_string()], vec![]],
+            "memo: {memo}"
+        );
+    }
+}

@@ -1714,6 +1714,7 @@ impl<'a> Checker<'a> {
                 .cmp(&b.severity)
                 .then_with(|| place(a).cmp(&place(b)))
         });
+        let order = crate::ir::evaluation_order(&rules, &defs);
         let policy = Policy {
             name: pdecl.name.value.clone(),
             version: pdecl.version.as_ref().map(|v| v.value.clone()),
@@ -1731,6 +1732,7 @@ impl<'a> Checker<'a> {
             defs,
             decisions,
             rules,
+            order,
             subject_frame: scope.next,
             index_specs,
             table_indexes,
@@ -1937,6 +1939,7 @@ fn dummy_policy() -> Policy {
         defs: Vec::new(),
         decisions: Vec::new(),
         rules: Vec::new(),
+        order: Vec::new(),
         subject_frame: 0,
         index_specs: Vec::new(),
         table_indexes: Vec::new(),

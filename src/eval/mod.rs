@@ -509,8 +509,10 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         let mut frame = Vec::new();
         // What a rule without `for` is evaluated once for.
         let no_item = [Value::None];
-        for (ri, rule) in policy.rules.iter().enumerate() {
-            let ri = ri as RuleIdx;
+        for &ri in &policy.order {
+            let Some(rule) = policy.rules.get(ri as usize) else {
+                continue;
+            };
             // The part of `when` that is the same for every item, once.
             let guard_start = self.steps;
             if let (Some(g), Some(_)) = (&rule.guard, &rule.for_each) {
@@ -862,13 +864,14 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 lines,
             });
         }
-        // The report's order: rules by ID, documents as declared.
+        // The report's order, whatever the rules' evaluation order: rules
+        // by ID, documents as declared, then by rule.
         let rule_order = |r: Option<RuleIdx>| {
             r.and_then(|r| policy.rules.get(r as usize))
                 .map(|r| r.id.as_str())
         };
         diagnostics.sort_by(|a, b| rule_order(a.rule).cmp(&rule_order(b.rule)));
-        documents.sort_by_key(|d| d.document);
+        documents.sort_by_key(|d| (d.document, d.rule));
         let outcome = if diagnostics.iter().any(|d| d.severity == Severity::Error) {
             OutcomeKind::Rejected
         } else if documents.iter().any(|d| d.status == 2) {

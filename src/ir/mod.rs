@@ -73,8 +73,10 @@ pub struct Policy {
     pub documents: Vec<DocumentDef>,
     pub defs: Vec<Def>,
     pub decisions: Vec<Decision>,
-    /// Sorted by rule ID: the report's order, whatever the files' order.
+    /// In the files' order (a report orders their outcomes by rule ID).
     pub rules: Vec<RuleDef>,
+    /// The order rules are evaluated in (`evaluation_order`).
+    pub order: Vec<RuleIdx>,
     /// The frame size needed to evaluate the subject.
     pub subject_frame: u32,
     /// Every index the queries use, by `IndexLookup::index`.
@@ -252,6 +254,78 @@ pub fn asked_rules(rules: &[RuleDef], defs: &[Def]) -> Vec<RuleIdx> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The order rules are evaluated in: a rule another asks about (by
+/// `fires`, in its own expressions or in the definitions they call, or as
+/// its exception) before the rule that asks, so that the question finds
+/// what its loop found instead of testing the item again; otherwise the
+/// policy's order. (The report does not depend on it: diagnostics are
+/// ordered by rule ID, documents by kind then rule, decisions by
+/// precedence then rule ID.)
+pub fn evaluation_order(rules: &[RuleDef], defs: &[Def]) -> Vec<RuleIdx> {
+    /// The rules `ir` asks about, through the definitions it reads.
+    fn asks(ir: &Ir, defs: &[Def], seen: &mut [bool], out: &mut Vec<RuleIdx>) {
+        match ir {
+            Ir::Fires(r, _) => out.push(*r),
+            Ir::Global(d) | Ir::Call(d, _) => {
+                if let Some(done @ false) = seen.get_mut(*d as usize) {
+                    *done = true;
+                    if let Some(def) = defs.get(*d as usize) {
+                        asks(&def.body, defs, seen, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+        ir.for_each_child(|c| asks(c, defs, seen, out));
+    }
+    let before: Vec<Vec<RuleIdx>> = rules
+        .iter()
+        .map(|r| {
+            let mut out = r.exceptions.clone();
+            let mut seen = vec![false; defs.len()];
+            for ir in r.exprs() {
+                asks(ir, defs, &mut seen, &mut out);
+            }
+            out
+        })
+        .collect();
+    // Depth first, each rule after those it asks about; a rule met again
+    // while its own are placed (rules asking about each other) keeps the
+    // policy's order.
+    let mut order = Vec::with_capacity(rules.len());
+    let mut state = vec![0u8; rules.len()];
+    for start in 0..rules.len() {
+        let mut stack = vec![(start, 0usize)];
+        while let Some((r, next)) = stack.pop() {
+            if next == 0 {
+                match state.get(r) {
+                    Some(0) => {}
+                    _ => continue,
+                }
+                if let Some(s) = state.get_mut(r) {
+                    *s = 1;
+                }
+            }
+            let asked = before.get(r).and_then(|b| b.get(next)).copied();
+            match asked {
+                Some(a) => {
+                    stack.push((r, next + 1));
+                    if state.get(a as usize) == Some(&0) {
+                        stack.push((a as usize, 0));
+                    }
+                }
+                None => {
+                    if let Some(s) = state.get_mut(r) {
+                        *s = 2;
+                    }
+                    order.push(r as RuleIdx);
+                }
+            }
+        }
+    }
+    order
 }
 
 impl Ir {
