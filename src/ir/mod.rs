@@ -291,9 +291,9 @@ pub fn evaluation_order(rules: &[RuleDef], defs: &[Def]) -> Vec<RuleIdx> {
             out
         })
         .collect();
-    // Depth first, each rule after those it asks about; a rule met again
-    // while its own are placed (rules asking about each other) keeps the
-    // policy's order.
+    // Depth first, each rule after those it asks about; a rule asked about
+    // while its own questions are being placed (rules that ask about each
+    // other) is not waited for.
     let mut order = Vec::with_capacity(rules.len());
     let mut state = vec![0u8; rules.len()];
     for start in 0..rules.len() {
