@@ -251,25 +251,56 @@ struct Ctx<'p, 'f> {
 struct Tested {
     list: Value,
     held: Vec<(bool, u32)>,
-    /// Each item's position, made on the first question.
+    /// Each item's position, made on the first question not found near
+    /// `next`.
     positions: Option<rustc_hash::FxHashMap<Value, u32>>,
+    /// Where the next question is expected: after the last item found.
+    /// Questions usually come in the list's order (a rule over the same
+    /// list asking about its exception's items), found without a table.
+    next: usize,
 }
 
+/// How far past the expected item a question looks before the table.
+const NEAR: usize = 4;
+
 impl Tested {
+    fn new(list: Value, held: Vec<(bool, u32)>) -> Tested {
+        Tested {
+            list,
+            held,
+            positions: None,
+            next: 0,
+        }
+    }
+
     /// Whether the rule held for `item`, and the steps that took; `None`
-    /// when `item` is not one of the list's.
+    /// when `item` is not one of the list's. Equal items (written alike)
+    /// have the same answer: the rule read nothing else of them.
     fn find(&mut self, item: &Value) -> Option<(bool, u32)> {
         let items = self.list.as_list();
-        let positions = self.positions.get_or_insert_with(|| {
-            let mut p = rustc_hash::FxHashMap::default();
-            for (i, x) in items.iter().enumerate() {
-                p.entry(x.clone()).or_insert(i as u32);
+        let near = items
+            .get(self.next..)
+            .and_then(|rest| rest.iter().take(NEAR).position(|x| x.same(item)));
+        let i = match near {
+            Some(k) => self.next + k,
+            None => {
+                let positions = self.positions.get_or_insert_with(|| {
+                    let mut p = rustc_hash::FxHashMap::default();
+                    for (i, x) in items.iter().enumerate() {
+                        p.entry(x.clone()).or_insert(i as u32);
+                    }
+                    p
+                });
+                let (x, &i) = positions.get_key_value(item)?;
+                // Equal, and written alike (versions).
+                if !x.same(item) {
+                    return None;
+                }
+                i as usize
             }
-            p
-        });
-        let (x, &i) = positions.get_key_value(item)?;
-        // Equal, and written alike (versions).
-        x.same(item).then(|| self.held.get(i as usize).copied())?
+        };
+        self.next = i + 1;
+        self.held.get(i).copied()
     }
 }
 
@@ -613,11 +644,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             self.tested.resize_with(ri as usize + 1, || None);
         }
         if let Some(slot) = self.tested.get_mut(ri as usize) {
-            *slot = Some(Tested {
-                list: list.clone(),
-                held,
-                positions: None,
-            });
+            *slot = Some(Tested::new(list.clone(), held));
         }
     }
 
@@ -2129,7 +2156,8 @@ mod tests {
     }
 
     /// A rule's loop answers for the items of its list, found by value and
-    /// written alike (a version as written), and for no other.
+    /// written alike (a version as written), and for no other; questions
+    /// in the list's order are answered without a table, others with one.
     #[test]
     fn a_loops_answers_are_found_for_its_own_items() {
         let v = |s: &str| {
@@ -2137,19 +2165,18 @@ mod tests {
                 crate::version::parse(s).expect("a version"),
             )))
         };
-        let mut t = Tested {
-            list: Value::list(vec![Value::Int(1), v("5.1"), Value::Int(1)]),
-            held: vec![(true, 3), (false, 4), (false, 5)],
-            positions: None,
-        };
-        assert_eq!(
-            t.find(&Value::Int(1)),
-            Some((true, 3)),
-            "the first of equal items"
-        );
+        let items = vec![Value::Int(1), v("5.1"), Value::Int(7), Value::Int(1)];
+        let held = vec![(true, 3), (false, 4), (false, 5), (true, 3)];
+        let mut t = Tested::new(Value::list(items), held);
+        assert_eq!(t.find(&Value::Int(1)), Some((true, 3)));
         assert_eq!(t.find(&v("5.1")), Some((false, 4)));
+        assert_eq!(t.find(&Value::Int(7)), Some((false, 5)));
+        assert!(t.positions.is_none(), "asked in order: no table");
         assert_eq!(t.find(&v("5.1.0")), None, "equal, written otherwise");
         assert_eq!(t.find(&Value::Int(2)), None);
+        assert!(t.positions.is_some(), "not found near: a table");
+        assert_eq!(t.find(&v("5.1")), Some((false, 4)), "out of order");
+        assert_eq!(t.find(&Value::Int(1)), Some((true, 3)), "equal items");
     }
 
     proptest::proptest! {
