@@ -27,6 +27,46 @@ pub struct Reader<'p> {
     slots: Vec<Option<NodeId>>,
 }
 
+/// The texts and versions a thread's last document read, kept for its next
+/// one: the documents of a batch repeat many (publishers, versions, codes),
+/// found again without being copied, hashed into a new set or parsed.
+#[derive(Default)]
+struct Kept {
+    texts: rustc_hash::FxHashSet<Text>,
+    versions: rustc_hash::FxHashMap<Box<str>, Arc<VersionValue>>,
+}
+
+/// Texts and versions a thread keeps, at most (a registry holds more: its
+/// are let go with it).
+const KEPT_TEXTS: usize = 8192;
+const KEPT_VERSIONS: usize = 2048;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
+}
+
+impl Kept {
+    fn take() -> Kept {
+        KEPT.try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)).ok())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+}
+
+/// What the reader read goes back to the thread, however it ended.
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if self.texts.len() <= KEPT_TEXTS && self.versions.len() <= KEPT_VERSIONS {
+            let kept = Kept {
+                texts: std::mem::take(&mut self.texts),
+                versions: std::mem::take(&mut self.versions),
+            };
+            let _ = KEPT.try_with(|k| k.try_borrow_mut().map(|mut k| *k = kept));
+        }
+    }
+}
+
 /// Read the top-level mapping of a document as the policy's inputs of one
 /// kind (`registry` or not): one value per input, by input index (`None`
 /// for inputs of the other kind).
@@ -50,6 +90,9 @@ pub fn read_document(
         versions: rustc_hash::FxHashMap::default(),
         slots: Vec::new(),
     };
+    let kept = Kept::take();
+    r.texts = kept.texts;
+    r.versions = kept.versions;
     let root = tree.root;
     let wanted: Vec<(usize, &str, &Type)> = policy
         .inputs
@@ -68,7 +111,7 @@ pub fn read_document(
             format!("found {}", tree.node(root).value.kind_name()),
             None,
         );
-        return Err(r.diags);
+        return Err(std::mem::take(&mut r.diags));
     };
     for e in entries {
         if !wanted.iter().any(|w| w.1 == &*e.key) {
@@ -102,7 +145,7 @@ pub fn read_document(
     if r.diags.is_empty() {
         Ok(out)
     } else {
-        Err(r.diags)
+        Err(std::mem::take(&mut r.diags))
     }
 }
 
@@ -448,5 +491,62 @@ impl Reader<'_> {
             fields,
             origin: self.origin(node),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{tree::Limits, yaml};
+    use crate::source::SourceFile;
+
+    /// Every text and version of a value, in order.
+    fn leaves<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
+        match v {
+            Value::Text(_) | Value::Version(_) => out.push(v),
+            Value::List(l) => l.items.iter().for_each(|x| leaves(x, out)),
+            Value::Record(r) => r.fields.iter().for_each(|x| leaves(x, out)),
+            Value::Map(m) => m.entries.iter().for_each(|(_, x)| leaves(x, out)),
+            _ => {}
+        }
+    }
+
+    /// The texts and versions a thread's document read are the next
+    /// document's (the same values, not copies), equal as read; another
+    /// thread reads its own.
+    #[test]
+    fn a_threads_documents_share_the_texts_and_versions_read_before() {
+        let checked = crate::check::load_policy(std::path::Path::new("policies/segur-v2"))
+            .expect("the shipped policy checks");
+        let policy = &checked.policy;
+        let text = std::fs::read_to_string("examples/segur-v2/candidacy.yaml").expect("example");
+        let read = || {
+            let source = SourceFile::new("candidacy.yaml", &text);
+            let tree = yaml::parse_yaml(&text, &Limits::default()).expect("YAML");
+            read_document(policy, &tree, &source, false).expect("facts")
+        };
+        let same = |a: &Value, b: &Value| match (a, b) {
+            (Value::Text(x), Value::Text(y)) => std::ptr::eq(x.as_str(), y.as_str()),
+            (Value::Version(x), Value::Version(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        let (first, second) = (read(), read());
+        let other = std::thread::scope(|s| s.spawn(read).join().expect("thread"));
+        let all = |inputs: &[Option<Value>]| {
+            let mut out = Vec::new();
+            inputs.iter().flatten().for_each(|v| leaves(v, &mut out));
+            out.into_iter().cloned().collect::<Vec<Value>>()
+        };
+        let (first, second, other) = (all(&first), all(&second), all(&other));
+        assert!(first.iter().any(|v| matches!(v, Value::Version(_))));
+        assert_eq!(first.len(), second.len());
+        assert!(first
+            .iter()
+            .zip(&second)
+            .all(|(a, b)| same(a, b) && a.same(b)));
+        assert!(first
+            .iter()
+            .zip(&other)
+            .all(|(a, b)| !same(a, b) && a.same(b)));
     }
 }
