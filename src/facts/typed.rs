@@ -36,8 +36,8 @@ struct Kept {
     versions: rustc_hash::FxHashMap<Box<str>, Arc<VersionValue>>,
 }
 
-/// Texts and versions a thread keeps, at most (a registry holds more: its
-/// are let go with it).
+/// Texts and versions a thread keeps, at most (a registry holds more:
+/// those are let go with it).
 const KEPT_TEXTS: usize = 8192;
 const KEPT_VERSIONS: usize = 2048;
 
@@ -76,6 +76,7 @@ pub fn read_document(
     source: &Source,
     registry: bool,
 ) -> Result<Vec<Option<Value>>, Vec<Diagnostic>> {
+    let kept = Kept::take();
     let mut r = Reader {
         policy,
         tree,
@@ -86,13 +87,10 @@ pub fn read_document(
             DocRef::Input
         },
         diags: Vec::new(),
-        texts: rustc_hash::FxHashSet::default(),
-        versions: rustc_hash::FxHashMap::default(),
+        texts: kept.texts,
+        versions: kept.versions,
         slots: Vec::new(),
     };
-    let kept = Kept::take();
-    r.texts = kept.texts;
-    r.versions = kept.versions;
     let root = tree.root;
     let wanted: Vec<(usize, &str, &Type)> = policy
         .inputs
