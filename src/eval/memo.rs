@@ -653,7 +653,7 @@ fn args_hash(args: &[Value]) -> u64 {
 /// collection, unless the registry holds that (a value read from it).
 fn weight(v: &Value) -> usize {
     // Read from the registry: the registry holds it for the whole run.
-    if v.origin().is_some_and(|o| o.doc == DocRef::Registry) {
+    if v.read_from(DocRef::Registry) {
         return 16;
     }
     16 + match v {

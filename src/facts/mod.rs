@@ -7,8 +7,24 @@ pub mod typed;
 pub mod yaml;
 
 use crate::source::Source;
+use std::cell::RefCell;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 use tree::{Limits, Tree};
+
+/// What `slot` holds for this thread, left there by its last document
+/// (empty when none is, or when it is in use or being torn down).
+pub(crate) fn take_kept<T: Default>(slot: &'static LocalKey<RefCell<T>>) -> T {
+    slot.try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)).ok())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Leave `value` in `slot` for this thread's next document.
+pub(crate) fn keep<T>(slot: &'static LocalKey<RefCell<T>>, value: T) {
+    let _ = slot.try_with(|k| k.try_borrow_mut().map(|mut k| *k = value));
+}
 
 /// A document kept for its text, its tree parsed again only when asked
 /// for. The registry is one: evaluation reads the values typed from it,

@@ -25,17 +25,14 @@ impl Keys {
     /// The keys this thread's last document left (give them back with
     /// `keep`).
     pub fn take() -> Keys {
-        KEYS.try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)).ok())
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        super::take_kept(&KEYS)
     }
 
     /// Keep these keys for the thread's next document, unless they are
     /// too many.
     pub fn keep(self) {
         if self.0.len() <= KEPT_KEYS {
-            let _ = KEYS.try_with(|k| k.try_borrow_mut().map(|mut k| *k = self));
+            super::keep(&KEYS, self);
         }
     }
 

@@ -45,15 +45,6 @@ thread_local! {
     static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
 }
 
-impl Kept {
-    fn take() -> Kept {
-        KEPT.try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)).ok())
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    }
-}
-
 /// What the reader read goes back to the thread, however it ended.
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
@@ -62,7 +53,7 @@ impl Drop for Reader<'_> {
                 texts: std::mem::take(&mut self.texts),
                 versions: std::mem::take(&mut self.versions),
             };
-            let _ = KEPT.try_with(|k| k.try_borrow_mut().map(|mut k| *k = kept));
+            super::keep(&KEPT, kept);
         }
     }
 }
@@ -76,7 +67,7 @@ pub fn read_document(
     source: &Source,
     registry: bool,
 ) -> Result<Vec<Option<Value>>, Vec<Diagnostic>> {
-    let kept = Kept::take();
+    let kept: Kept = super::take_kept(&KEPT);
     let mut r = Reader {
         policy,
         tree,

@@ -254,15 +254,18 @@ impl Value {
         }
     }
 
+    /// Read from `doc` (a list, record or map of its facts).
+    pub fn read_from(&self, doc: DocRef) -> bool {
+        self.origin().is_some_and(|o| o.doc == doc)
+    }
+
     /// Holds nothing read from the evaluated document (whose origins point
     /// into it): a value another document may reuse. The registry's values
     /// are the same for every document of a run.
     pub fn is_portable(&self) -> bool {
-        let from_input = |o: Option<Origin>| o.is_some_and(|o| o.doc == DocRef::Input);
-        let from_registry = |o: Option<Origin>| o.is_some_and(|o| o.doc == DocRef::Registry);
         match self {
-            _ if from_registry(self.origin()) => true,
-            _ if from_input(self.origin()) => false,
+            _ if self.read_from(DocRef::Registry) => true,
+            _ if self.read_from(DocRef::Input) => false,
             Value::List(l) => l.items.iter().all(Value::is_portable),
             Value::Record(r) => r.fields.iter().all(Value::is_portable),
             Value::Map(m) => m
