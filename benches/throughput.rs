@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+
 // The binary's allocator, so that the figures are the binary's.
 #[global_allocator]
 static GLOBAL: regle::alloc::Allocator = regle::alloc::Allocator;
@@ -40,18 +43,7 @@ fn corpus(n: usize) -> PathBuf {
 /// (`--jobs 0`: every core), its output thrown away.
 fn eval_command(bin: &Path, dir: &Path, jobs: &str) -> Command {
     let mut c = Command::new(bin);
-    c.args(["eval", "policies/segur-v2"])
-        .arg(dir.join("candidacies.ndjson"))
-        .arg("--registry")
-        .arg(dir.join("registry.json"))
-        .args([
-            "--as-of",
-            "2026-05-20",
-            "--format",
-            "ndjson",
-            "--jobs",
-            jobs,
-        ])
+    c.args(corpus::eval_args(dir, jobs))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     c

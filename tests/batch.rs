@@ -7,6 +7,9 @@
 
 use assert_cmd::Command;
 
+#[path = "support/corpus.rs"]
+mod support;
+
 #[test]
 fn a_generated_batch_gives_one_valid_report_per_candidacy_in_order_whatever_the_threads() {
     let dir = std::env::temp_dir().join(format!("regle-batch-{}", std::process::id()));
@@ -21,18 +24,7 @@ fn a_generated_batch_gives_one_valid_report_per_candidacy_in_order_whatever_the_
     let run = |jobs: &str, memo: bool| {
         Command::cargo_bin("regle")
             .unwrap()
-            .args(["eval", "policies/segur-v2"])
-            .arg(dir.join("candidacies.ndjson"))
-            .arg("--registry")
-            .arg(dir.join("registry.json"))
-            .args([
-                "--as-of",
-                "2026-05-20",
-                "--format",
-                "ndjson",
-                "--jobs",
-                jobs,
-            ])
+            .args(support::eval_args(&dir, jobs))
             .args((!memo).then_some("--no-memo"))
             .output()
             .unwrap()
