@@ -517,3 +517,87 @@ fn rules_asked_about_are_evaluated_first_and_the_report_keeps_its_order() {
         );
     }
 }
+
+/// A definition that asks only whether a query over a definition's list
+/// of records keeps an item reads the fields the query tests, of every
+/// item (`tests/fixtures/presence`): its context is those fields, not the
+/// records whole, so requests whose holders differ only elsewhere share
+/// it; requests whose holders differ in a tested field (scopes, or kind,
+/// through the query's index) each find their own; a query that reads an
+/// item whole, or none of its fields, reads the list whole; reports are
+/// those computed afresh.
+#[test]
+fn asking_only_whether_a_query_keeps_an_item_reads_the_fields_it_tests() {
+    let checked =
+        regle::check::load_policy(std::path::Path::new("tests/fixtures/presence")).unwrap();
+    let policy = &checked.policy;
+    let def = |name: &str| {
+        let d = policy.defs.iter().position(|d| d.name == name).unwrap();
+        (d as u32, &policy.defs[d])
+    };
+    let (holders, _) = def("holders");
+    let context = &def("handled").1.memo.as_ref().expect("remembered").context;
+    let read: Vec<String> = context.iter().map(|ir| format!("{ir:?}")).collect();
+    let mut fields: Vec<&str> = read
+        .iter()
+        .filter(|r| r.contains(&format!("Global({holders})")))
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            format!("Field(Global({holders}), Each(1))"),
+            format!("Field(Global({holders}), Each(2))")
+        ],
+        "each holder's kind and scopes, not the holders: {read:?}"
+    );
+    for (name, why) in [
+        ("listed", "a holder compared whole"),
+        ("counted", "no field read, the holders counted"),
+    ] {
+        let context = &def(name).1.memo.as_ref().expect("remembered").context;
+        assert!(
+            context
+                .iter()
+                .any(|ir| format!("{ir:?}") == format!("Global({holders})")),
+            "{why}: the holders whole: {context:?}"
+        );
+    }
+    let run = |format: &str, memo: bool| {
+        let mut args = vec![
+            "eval",
+            "tests/fixtures/presence",
+            "tests/fixtures/presence/requests.ndjson",
+            "--registry",
+            "tests/fixtures/presence/registry.yaml",
+            "--format",
+            format,
+            "--jobs",
+            "1",
+        ];
+        if !memo {
+            args.push("--no-memo");
+        }
+        regle(&args).1
+    };
+    let plans = each_report(&run("ndjson", true), "plan", |l| {
+        let by = l["from"]["by"].as_str().unwrap_or("-");
+        format!("{} {by}", l["step"].as_str().unwrap())
+    });
+    assert_eq!(
+        plans,
+        [
+            vec!["s1 H1", "s2 H1", "s3 -"],
+            vec!["s1 H2", "s2 H2", "s3 -"],
+            vec!["s1 H3", "s2 -", "s3 -"],
+            vec!["s1 -", "s2 -", "s3 H4"],
+            vec!["s1 H3", "s2 -", "s3 H4"],
+            vec!["s1 H1", "s2 H1", "s3 -"],
+            vec!["s1 -", "s2 -", "s3 -"],
+        ]
+    );
+    for format in ["ndjson", "human"] {
+        assert_eq!(run(format, true), run(format, false), "{format}");
+    }
+}

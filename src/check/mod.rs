@@ -1682,7 +1682,8 @@ impl<'a> Checker<'a> {
             }
         }
         if !too_deep {
-            let (def_plans, rule_plans) = crate::ir::memo::plan(&defs, &rules, &self.inputs);
+            let (def_plans, rule_plans) =
+                crate::ir::memo::plan(&defs, &rules, &self.inputs, &index_specs);
             for (d, plan) in defs.iter_mut().zip(def_plans) {
                 d.memo = plan;
             }

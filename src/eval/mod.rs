@@ -1934,6 +1934,15 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 r.fields.get(i as usize).cloned().unwrap_or_default()
             }
             (Access::Row(c), Value::Row(t, r)) => self.cell(*t, *r, c),
+            (Access::Each(i), Value::List(l)) => Value::list(
+                l.items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Record(r) => r.fields.get(i as usize).cloned().unwrap_or_default(),
+                        _ => Value::None,
+                    })
+                    .collect(),
+            ),
             (Access::Project(_, flatten) | Access::ProjectRow(_, flatten), Value::List(l)) => {
                 let mut out = Vec::with_capacity(l.items.len());
                 for item in &l.items {

@@ -10,7 +10,9 @@
 //! and categories), so a query a definition makes item by item is made once
 //! a run, for each context, instead of once a document.
 
-use super::{Access, Def, DefId, InputDef, Ir, Outcome, RuleDef, RuleIdx};
+use super::{
+    Access, Builtin, Def, DefId, IndexSpec, InputDef, Ir, Outcome, RuleDef, RuleIdx, Type,
+};
 
 /// What a remembered definition's value depends on, besides its arguments:
 /// expressions of the document that read no local, each a definition or an
@@ -56,11 +58,17 @@ pub fn plan(
     defs: &[Def],
     rules: &[RuleDef],
     inputs: &[InputDef],
+    specs: &[IndexSpec],
 ) -> (Vec<Option<MemoPlan>>, Vec<Option<MemoPlan>>) {
+    let env = Env {
+        defs,
+        inputs,
+        specs,
+    };
     let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
     let def_plans = (0..defs.len())
         .map(|d| {
-            let s = scan_def(d as DefId, defs, inputs, &mut scans);
+            let s = scan_def(d as DefId, &env, &mut scans);
             (s.pure && s.loops).then(|| MemoPlan {
                 context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
             })
@@ -83,11 +91,9 @@ pub fn plan(
                 in_rule: true,
                 ..Scan::default()
             };
-            scan(list, defs, inputs, &mut scans, &mut s);
+            scan(list, &env, &mut scans, &mut s, &[]);
             let mut seen = Vec::new();
-            scan_condition(
-                rule, false, rules, defs, inputs, &mut scans, &mut s, &mut seen,
-            );
+            scan_condition(rule, false, rules, &env, &mut scans, &mut s, &mut seen);
             s.pure.then(|| MemoPlan {
                 context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
             })
@@ -99,13 +105,11 @@ pub fn plan(
 /// Scan what decides whether `rule` fires for an item: its `when` (and its
 /// guard, for an exception: the main rule's is tested before, once), the
 /// `let`s those read, and its exceptions, each once.
-#[allow(clippy::too_many_arguments)]
 fn scan_condition(
     rule: &RuleDef,
     with_guard: bool,
     rules: &[RuleDef],
-    defs: &[Def],
-    inputs: &[InputDef],
+    env: &Env,
     scans: &mut [Option<Scan>],
     s: &mut Scan,
     seen: &mut Vec<RuleIdx>,
@@ -117,7 +121,7 @@ fn scan_condition(
         todo.extend(rule.guard.as_ref());
     }
     while let Some(ir) = todo.pop() {
-        scan(ir, defs, inputs, scans, s);
+        scan(ir, env, scans, s, &[]);
         // The `let`s it reads, scanned in turn.
         let mut reads = Vec::new();
         let_refs(ir, &mut reads);
@@ -134,7 +138,7 @@ fn scan_condition(
         }
         seen.push(e);
         if let Some(other) = rules.get(e as usize) {
-            scan_condition(other, true, rules, defs, inputs, scans, s, seen);
+            scan_condition(other, true, rules, env, scans, s, seen);
         }
     }
 }
@@ -147,7 +151,7 @@ fn let_refs(ir: &Ir, out: &mut Vec<usize>) {
     ir.for_each_child(|c| let_refs(c, out));
 }
 
-fn scan_def(d: DefId, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>]) -> Scan {
+fn scan_def(d: DefId, env: &Env, scans: &mut [Option<Scan>]) -> Scan {
     if let Some(Some(s)) = scans.get(d as usize) {
         return s.clone();
     }
@@ -160,8 +164,8 @@ fn scan_def(d: DefId, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Sca
         pure: true,
         ..Scan::default()
     };
-    if let Some(def) = defs.get(d as usize) {
-        scan(&def.body, defs, inputs, scans, &mut s);
+    if let Some(def) = env.defs.get(d as usize) {
+        scan(&def.body, env, scans, &mut s, &[]);
     }
     if let Some(slot) = scans.get_mut(d as usize) {
         *slot = Some(s.clone());
@@ -169,15 +173,39 @@ fn scan_def(d: DefId, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Sca
     s
 }
 
-fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], s: &mut Scan) {
-    let registry = |i: u32| inputs.get(i as usize).is_some_and(|x| x.registry);
-    let add = |s: &mut Scan, base: Base, path: Vec<Access>| {
-        if !s.context.iter().any(|(b, p)| *b == base && *p == path) {
-            s.context.push((base, path));
-        }
-    };
+/// What the scan reads: the policy's definitions, inputs and indexes.
+struct Env<'a> {
+    defs: &'a [Def],
+    inputs: &'a [InputDef],
+    specs: &'a [IndexSpec],
+}
+
+/// A local that holds an item of a definition's list (a query's variable,
+/// or a parameter given one): read through its fields, it makes the
+/// context those fields of every item, not the whole list.
+type Bound = (u32, DefId);
+
+fn add(s: &mut Scan, base: Base, path: Vec<Access>) {
+    if !s.context.iter().any(|(b, p)| *b == base && *p == path) {
+        s.context.push((base, path));
+    }
+}
+
+/// The list an item of `bound` held in `slot` comes from.
+fn bound_to(bound: &[Bound], slot: u32) -> Option<DefId> {
+    bound.iter().find(|(s, _)| *s == slot).map(|(_, d)| *d)
+}
+
+fn scan(ir: &Ir, env: &Env, scans: &mut [Option<Scan>], s: &mut Scan, bound: &[Bound]) {
+    let registry = |i: u32| env.inputs.get(i as usize).is_some_and(|x| x.registry);
     match ir {
-        Ir::Const(_) | Ir::Local(_) => {}
+        Ir::Const(_) => {}
+        // An item read whole: the whole list.
+        Ir::Local(slot) => {
+            if let Some(d) = bound_to(bound, *slot) {
+                add(s, Base::Global(d), Vec::new());
+            }
+        }
         Ir::Table(_) => s.loops = true,
         Ir::LetRef(..) if s.in_rule => {}
         Ir::LetRef(..) | Ir::Fires(..) => s.pure = false,
@@ -200,25 +228,154 @@ fn scan(ir: &Ir, defs: &[Def], inputs: &[InputDef], scans: &mut [Option<Scan>], 
                 Ir::Global(d) => add(s, Base::Global(*d), path),
                 Ir::Input(i) if registry(*i) => {}
                 Ir::Input(i) => add(s, Base::Input(*i), path),
-                other => scan(other, defs, inputs, scans, s),
+                // An item's fields: those fields of every item.
+                Ir::Local(slot) => {
+                    if let Some(d) = bound_to(bound, *slot) {
+                        add(s, Base::Global(d), each(&path));
+                    }
+                }
+                other => scan(other, env, scans, s, bound),
             }
         }
-        Ir::Call(d, args) => {
+        // Only whether the value is there is read.
+        Ir::Builtin(Builtin::Exists | Builtin::Empty | Builtin::Count, args) if args.len() == 1 => {
             for a in args {
-                scan(a, defs, inputs, scans, s);
-            }
-            let inner = scan_def(*d, defs, inputs, scans);
-            s.pure &= inner.pure;
-            s.loops |= inner.loops;
-            for (b, p) in inner.context {
-                add(s, b, p);
+                scan_presence(a, env, scans, s, bound);
             }
         }
+        Ir::Call(d, args) => scan_call(*d, args, env, scans, s, bound, false),
         other => {
             s.loops |= matches!(other, Ir::Where { .. } | Ir::Quant { .. });
-            other.for_each_child(|c| scan(c, defs, inputs, scans, s));
+            other.for_each_child(|c| scan(c, env, scans, s, bound));
         }
     }
+}
+
+/// A path of record fields read from an item, as the same fields of every
+/// item of its list (positions kept); the first other access ends it (the
+/// value there is read whole).
+fn each(path: &[Access]) -> Vec<Access> {
+    path.iter()
+        .map_while(|a| match a {
+            Access::Record(i) => Some(Access::Each(*i)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A call: its arguments, and what the definition reads. An argument that
+/// is an item of a list makes the parameter one too, read through its
+/// fields; the body is then scanned for this call (`presence`: only
+/// whether the call's value is there is read).
+fn scan_call(
+    d: DefId,
+    args: &[Ir],
+    env: &Env,
+    scans: &mut [Option<Scan>],
+    s: &mut Scan,
+    bound: &[Bound],
+    presence: bool,
+) {
+    let mut params: Vec<Bound> = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        match a {
+            Ir::Local(slot) if bound_to(bound, *slot).is_some() => {
+                if let Some(list) = bound_to(bound, *slot) {
+                    params.push((i as u32, list));
+                }
+            }
+            _ => scan(a, env, scans, s, bound),
+        }
+    }
+    if params.is_empty() && !presence {
+        let inner = scan_def(d, env, scans);
+        s.pure &= inner.pure;
+        s.loops |= inner.loops;
+        for (b, p) in inner.context {
+            add(s, b, p);
+        }
+        return;
+    }
+    let Some(def) = env.defs.get(d as usize) else {
+        return;
+    };
+    // A scan of its own (the body's locals are its own): what it reads
+    // joins the caller's, with its purity and loops.
+    let mut inner = Scan {
+        pure: true,
+        ..Scan::default()
+    };
+    if presence {
+        scan_presence(&def.body, env, scans, &mut inner, &params);
+    } else {
+        scan(&def.body, env, scans, &mut inner, &params);
+    }
+    s.pure &= inner.pure;
+    s.loops |= inner.loops;
+    for (b, p) in inner.context {
+        add(s, b, p);
+    }
+}
+
+/// What decides whether `ir`'s value is there (`exists`, `empty`,
+/// `count`), which may be less than its value: a query over a
+/// definition's list of records keeps items by their fields, so it reads
+/// those fields of every item, not the items whole.
+fn scan_presence(ir: &Ir, env: &Env, scans: &mut [Option<Scan>], s: &mut Scan, bound: &[Bound]) {
+    match ir {
+        // The first of a list of records is there when the list is not
+        // empty (a record is never absent).
+        Ir::Builtin(Builtin::First, args) if args.len() == 1 => {
+            for a in args {
+                scan_presence(a, env, scans, s, bound);
+            }
+        }
+        Ir::Call(d, args) => scan_call(*d, args, env, scans, s, bound, true),
+        Ir::Where {
+            src,
+            var,
+            cond,
+            lookup,
+        } => match &**src {
+            Ir::Global(list) if records(env, *list) => {
+                s.loops = true;
+                let mut inner: Vec<Bound> = bound.to_vec();
+                inner.push((*var, *list));
+                if let Some(c) = cond {
+                    scan(c, env, scans, s, &inner);
+                }
+                if let Some(l) = lookup {
+                    for (k, _) in &l.key {
+                        scan(k, env, scans, s, &inner);
+                    }
+                    // The columns the index reads, of every item.
+                    let columns = env.specs.get(l.index as usize).map(|x| &x.columns);
+                    for column in columns.into_iter().flatten() {
+                        let path: Vec<Access> = column.iter().map(|&i| Access::Each(i)).collect();
+                        add(s, Base::Global(*list), path);
+                    }
+                }
+                // How many items there are, when no field of theirs is
+                // read: the list whole.
+                let counted = s.context.iter().any(|(b, p)| {
+                    *b == Base::Global(*list) && p.iter().all(|a| matches!(a, Access::Each(_)))
+                });
+                if !counted {
+                    add(s, Base::Global(*list), Vec::new());
+                }
+            }
+            _ => scan(ir, env, scans, s, bound),
+        },
+        other => scan(other, env, scans, s, bound),
+    }
+}
+
+/// Is definition `d` a list of records, with no parameters (its items are
+/// never absent, and each field is read by position)?
+fn records(env: &Env, d: DefId) -> bool {
+    env.defs.get(d as usize).is_some_and(|def| {
+        def.params == 0 && matches!(&def.ty, Type::List(item) if matches!(**item, Type::Record(_)))
+    })
 }
 
 /// The expression that reads a context value.

@@ -534,6 +534,10 @@ pub enum Access {
     Project(u32, bool),
     /// The same over a list of table rows.
     ProjectRow(u32, bool),
+    /// Over a list of records: each element's field, an absent one as
+    /// none (the list keeps its items' positions). Only the evaluator's
+    /// memory reads it (`memo`), never a policy.
+    Each(u32),
 }
 
 /// A query served from an index: the key, computed once per query; a key
