@@ -107,7 +107,8 @@ enum ValueCtx {
 /// An open container. Its children so far are the tail of the parser's
 /// `items` or `entries` from `start`: one stack for every open container,
 /// so a container's children are copied once, at their final size, when
-/// it closes (not grown and then shrunk, a few copies each).
+/// it closes (not grown and then shrunk, a few copies each). A member's
+/// entry is pushed with its key, naming the node its value will be.
 enum Frame {
     Array {
         id: NodeId,
@@ -118,10 +119,21 @@ enum Frame {
         start: usize,
         /// Keys seen (by address), once the object is too big for a linear
         /// scan.
-        seen: Option<FxHashSet<usize>>,
-        /// The key of the member whose value is being parsed.
-        pending: Option<(Arc<str>, Span)>,
+        seen: Option<Box<FxHashSet<usize>>>,
     },
+}
+
+/// The parser's working stacks, empty between documents: a thread keeps
+/// them for its next document, so that they are not grown again each time.
+#[derive(Default)]
+struct Scratch {
+    stack: Vec<Frame>,
+    items: Vec<NodeId>,
+    entries: Vec<Entry>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Frame {
@@ -149,11 +161,20 @@ struct JsonParser<'a> {
 
 type PResult<T> = Result<T, ParseError>;
 
-/// The keys go back to the thread for its next document, however the
-/// parse ended.
+/// The keys and the emptied stacks go back to the thread for its next
+/// document, however the parse ended.
 impl Drop for JsonParser<'_> {
     fn drop(&mut self) {
         std::mem::take(&mut self.keys).keep();
+        let mut scratch = Scratch {
+            stack: std::mem::take(&mut self.stack),
+            items: std::mem::take(&mut self.items),
+            entries: std::mem::take(&mut self.entries),
+        };
+        scratch.stack.clear();
+        scratch.items.clear();
+        scratch.entries.clear();
+        crate::facts::keep(&SCRATCH, scratch);
     }
 }
 
@@ -165,6 +186,7 @@ impl<'a> JsonParser<'a> {
         eof_name: &'static str,
         limits: &Limits,
     ) -> Self {
+        let scratch: Scratch = crate::facts::take_kept(&SCRATCH);
         JsonParser {
             text,
             bytes: text.as_bytes(),
@@ -175,9 +197,9 @@ impl<'a> JsonParser<'a> {
             limits: *limits,
             // About one value in 16 bytes of JSON: no regrowing copies.
             nodes: Vec::with_capacity(text.len() / 16 + 1),
-            stack: Vec::new(),
-            items: Vec::new(),
-            entries: Vec::new(),
+            stack: scratch.stack,
+            items: scratch.items,
+            entries: scratch.entries,
             keys: Keys::take(),
         }
     }
@@ -359,9 +381,13 @@ impl<'a> JsonParser<'a> {
         }
         self.pos += 1;
         self.skip_ws();
-        if let Some(Frame::Object { pending, .. }) = self.stack.last_mut() {
-            *pending = Some((key, key_span));
-        }
+        // The value is the next node added (its id checked then).
+        let node = NodeId::try_from(self.nodes.len()).unwrap_or(NodeId::MAX);
+        self.entries.push(Entry {
+            key,
+            key_span,
+            node,
+        });
         Ok(())
     }
 
@@ -378,8 +404,8 @@ impl<'a> JsonParser<'a> {
             None => {
                 let dup = entries.iter().any(|e| Arc::ptr_eq(&e.key, key));
                 if !dup && entries.len() >= LINEAR_KEY_SCAN {
-                    let mut set: FxHashSet<usize> =
-                        entries.iter().map(|e| address(&e.key)).collect();
+                    let mut set: Box<FxHashSet<usize>> =
+                        Box::new(entries.iter().map(|e| address(&e.key)).collect());
                     set.insert(address(key));
                     *seen = Some(set);
                 }
@@ -520,7 +546,6 @@ impl<'a> JsonParser<'a> {
                 id,
                 start: self.entries.len(),
                 seen: None,
-                pending: None,
             }
         });
         Ok(())
@@ -540,7 +565,14 @@ impl<'a> JsonParser<'a> {
                 (id, NodeValue::Seq(items))
             }
             Frame::Object { id, start, .. } => {
-                let entries = self.entries.drain(start..).collect();
+                // Moved in one copy (a drain moves them one by one), but
+                // from the start the buffer itself would go, not kept for
+                // the thread's next document.
+                let entries = if start == 0 {
+                    self.entries.drain(..).collect()
+                } else {
+                    self.entries.split_off(start).into_boxed_slice()
+                };
                 (id, NodeValue::Map(entries))
             }
         };
@@ -573,15 +605,8 @@ impl<'a> JsonParser<'a> {
                 self.items.push(id);
                 Some(*p)
             }
-            Some(Frame::Object { id: p, pending, .. }) => {
-                let (key, key_span) = pending.take().unwrap_or_default();
-                self.entries.push(Entry {
-                    key,
-                    key_span,
-                    node: id,
-                });
-                Some(*p)
-            }
+            // The member's entry was pushed with its key.
+            Some(Frame::Object { id: p, .. }) => Some(*p),
         };
         self.nodes.push(Node {
             span,
@@ -985,6 +1010,20 @@ mod tests {
 
     fn slice(text: &str, span: Span) -> &str {
         &text[span.start..span.end]
+    }
+
+    /// A document parsed after one that failed inside open containers
+    /// (its stacks kept for the thread) parses as it would have first.
+    #[test]
+    fn a_failed_document_leaves_nothing_to_the_next() {
+        std::thread::spawn(|| {
+            let text = r#"{"a": [1, {"b": 2}], "c": {"d": null}}"#;
+            let first = format!("{:?}", parse(text).unwrap());
+            assert!(parse(r#"{"x": [1, {"y": [true, {"z": "#).is_err());
+            assert_eq!(format!("{:?}", parse(text).unwrap()), first);
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 
     #[test]
