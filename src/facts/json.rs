@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashSet;
 
-use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
+use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Shape, Tree};
 use crate::source::Span;
 use std::sync::Arc;
 
@@ -113,10 +113,13 @@ enum Frame {
     Array {
         id: NodeId,
         start: usize,
+        /// Where the list is, for the mappings in it.
+        shape: Shape,
     },
     Object {
         id: NodeId,
         start: usize,
+        shape: Shape,
         /// Keys seen (by address), once the object is too big for a linear
         /// scan.
         seen: Option<Box<FxHashSet<usize>>>,
@@ -157,6 +160,8 @@ struct JsonParser<'a> {
     items: Vec<NodeId>,
     entries: Vec<Entry>,
     keys: Keys,
+    /// The shape of a mapping under the last key parsed.
+    under: Shape,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -201,6 +206,7 @@ impl<'a> JsonParser<'a> {
             items: scratch.items,
             entries: scratch.entries,
             keys: Keys::take(),
+            under: Shape::TOP,
         }
     }
 
@@ -365,8 +371,34 @@ impl<'a> JsonParser<'a> {
             };
             return Err(self.syntax(message, span, label.to_string(), help));
         }
-        let (key, key_span) = self.scan_string()?;
-        let key = self.keys.get(&key);
+        let (shape, position) = match self.stack.last() {
+            Some(Frame::Object { shape, start, .. }) => {
+                (*shape, self.entries.len().saturating_sub(*start))
+            }
+            _ => (Shape::TOP, 0),
+        };
+        // The key the last mapping here had, when its text is next: no
+        // scan, no hash.
+        let open = self.pos;
+        let expected = self.keys.expected(shape, position).and_then(|(k, under)| {
+            let close = open + 1 + k.len();
+            let found = self.bytes.get(open + 1..close) == Some(k.as_bytes())
+                && self.bytes.get(close) == Some(&b'"');
+            found.then(|| (k.clone(), under, close + 1))
+        });
+        let (key, key_span) = match expected {
+            Some((key, under, end)) => {
+                self.pos = end;
+                self.under = under;
+                (key, self.span(open, end))
+            }
+            None => {
+                let (text, key_span) = self.scan_string()?;
+                let (key, under) = self.keys.get_in(shape, position, &text);
+                self.under = under;
+                (key, key_span)
+            }
+        };
         self.check_duplicate(&key, key_span)?;
         self.skip_ws();
         if self.peek() != Some(b':') {
@@ -535,16 +567,23 @@ impl<'a> JsonParser<'a> {
         } else {
             NodeValue::Map(Box::default())
         };
+        let shape = match self.stack.last() {
+            None => Shape::TOP,
+            Some(Frame::Array { shape, .. }) => *shape,
+            Some(Frame::Object { .. }) => self.under,
+        };
         let id = self.add_node(self.span(start, self.pos), value)?;
         self.stack.push(if array {
             Frame::Array {
                 id,
                 start: self.items.len(),
+                shape,
             }
         } else {
             Frame::Object {
                 id,
                 start: self.entries.len(),
+                shape,
                 seen: None,
             }
         });
@@ -559,7 +598,7 @@ impl<'a> JsonParser<'a> {
             return;
         };
         let (id, value) = match frame {
-            Frame::Array { id, start } => {
+            Frame::Array { id, start, .. } => {
                 let items = self.items.get(start..).unwrap_or(&[]).into();
                 self.items.truncate(start);
                 (id, NodeValue::Seq(items))
@@ -1021,6 +1060,43 @@ mod tests {
             let first = format!("{:?}", parse(text).unwrap());
             assert!(parse(r#"{"x": [1, {"y": [true, {"z": "#).is_err());
             assert_eq!(format!("{:?}", parse(text).unwrap()), first);
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
+    /// A key is read the same whether or not the last mapping at the same
+    /// place had it: a key written with escapes, or one that only starts
+    /// like the expected one, is scanned.
+    #[test]
+    fn keys_read_by_shape_are_the_keys_written() {
+        std::thread::spawn(|| {
+            let keys = |text: &str| -> Vec<String> {
+                let tree = parse(text).unwrap();
+                let NodeValue::Map(entries) = value(&tree, tree.root) else {
+                    panic!("not a map")
+                };
+                entries.iter().map(|e| e.key.to_string()).collect()
+            };
+            assert_eq!(keys(r#"{"ab": 1, "c\\": 2}"#), ["ab", "c\\"]);
+            assert_eq!(keys(r#"{"abc": 1, "c\\": 2}"#), ["abc", "c\\"]);
+            assert_eq!(keys(r#"{"a": 1, "c\\": 2}"#), ["a", "c\\"]);
+            assert_eq!(keys(r#"{"a\u0062c": 1, "c\\": 2}"#), ["abc", "c\\"]);
+            let e = parse(r#"{"a": 1, "c\": 2}"#).unwrap_err();
+            assert!(
+                e.message.starts_with("unterminated string"),
+                "{}",
+                e.message
+            );
+            for _ in 0..2 {
+                let tree = parse(r#"{"a": 1, "ab": {"b": 2}}"#).unwrap();
+                let NodeValue::Map(entries) = value(&tree, tree.root) else {
+                    panic!("not a map")
+                };
+                assert_eq!(entries[1].key_span, Span::new(9, 13));
+                assert_eq!(tree.node(entries[1].node).span, Span::new(15, 23));
+                assert!(tree.child(entries[1].node, "b").is_some());
+            }
         })
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));

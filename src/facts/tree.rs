@@ -8,14 +8,40 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 /// The keys of one document, each held once: records repeat the same
-/// field names thousands of times in a registry.
+/// field names thousands of times in a registry. A mapping's keys are
+/// first looked for where the last mapping under the same key had them
+/// (its shape): a batch's documents, and a registry's records, give the
+/// same fields in the same order, found so without hashing.
 #[derive(Debug, Default)]
-pub struct Keys(rustc_hash::FxHashSet<Arc<str>>);
+pub struct Keys {
+    /// Each key once, numbered by its place, and whether it is written
+    /// as it is (no byte of it is escaped in JSON).
+    list: Vec<(Arc<str>, bool)>,
+    ids: rustc_hash::FxHashMap<Arc<str>, u32>,
+    /// By `Shape`, the keys of the last mapping found there, in order.
+    shapes: Vec<Vec<u32>>,
+    /// How many keys `shapes` holds in all.
+    shaped: usize,
+}
+
+/// Where a mapping is, for the keys it is expected to have: under which
+/// key (0 for a mapping not under a key, key n + 1 for key n). A mapping
+/// in a list is where the list is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape(u32);
+
+impl Shape {
+    pub const TOP: Shape = Shape(0);
+}
 
 /// Keys a thread keeps from one document to the next, at most: the
 /// documents of a batch have the same field names, but one document may
 /// have any number of keys.
 const KEPT_KEYS: usize = 4096;
+
+/// Keys of shapes a thread keeps, at most (each mapping's shape is as long
+/// as the longest mapping found there).
+const KEPT_SHAPED: usize = 4 * KEPT_KEYS;
 
 thread_local! {
     static KEYS: std::cell::RefCell<Keys> = std::cell::RefCell::new(Keys::default());
@@ -31,18 +57,65 @@ impl Keys {
     /// Keep these keys for the thread's next document, unless they are
     /// too many.
     pub fn keep(self) {
-        if self.0.len() <= KEPT_KEYS {
+        if self.list.len() <= KEPT_KEYS && self.shaped <= KEPT_SHAPED {
             super::keep(&KEYS, self);
         }
     }
 
     pub fn get(&mut self, key: &str) -> Arc<str> {
-        if let Some(k) = self.0.get(key) {
-            return k.clone();
+        self.intern(key).0
+    }
+
+    /// The key expected at `position` in a mapping at `shape`, if JSON
+    /// writes it as it is, and the shape of a mapping under it: a parser
+    /// finding its text there, between quotes, has found it.
+    pub fn expected(&self, shape: Shape, position: usize) -> Option<(&Arc<str>, Shape)> {
+        let id = *self.shapes.get(shape.0 as usize)?.get(position)?;
+        match self.list.get(id as usize)? {
+            (k, true) => Some((k, Shape(id.saturating_add(1)))),
+            (_, false) => None,
         }
+    }
+
+    /// The key at `position` in a mapping at `shape`, and the shape of a
+    /// mapping under it. The key expected there is compared first; any
+    /// other is found by hashing, and expected there next time.
+    pub fn get_in(&mut self, shape: Shape, position: usize, key: &str) -> (Arc<str>, Shape) {
+        let slot = shape.0 as usize;
+        let expected = self.shapes.get(slot).and_then(|s| s.get(position));
+        if let Some(&id) = expected {
+            if let Some((k, _)) = self.list.get(id as usize).filter(|k| *k.0 == *key) {
+                return (k.clone(), Shape(id.saturating_add(1)));
+            }
+        }
+        let (k, id) = self.intern(key);
+        if self.shapes.len() <= slot {
+            self.shapes.resize_with(slot + 1, Vec::new);
+        }
+        if let Some(s) = self.shapes.get_mut(slot) {
+            if let Some(at) = s.get_mut(position) {
+                *at = id;
+            } else if s.len() == position {
+                s.push(id);
+                self.shaped += 1;
+            }
+        }
+        (k, Shape(id.saturating_add(1)))
+    }
+
+    /// The key held for `key`, and its number.
+    fn intern(&mut self, key: &str) -> (Arc<str>, u32) {
+        if let Some((k, &id)) = self.ids.get_key_value(key) {
+            return (k.clone(), id);
+        }
+        // More keys than numbers cannot be parsed (see `Limits`); the last
+        // number would only never be found by shape.
+        let id = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
         let k: Arc<str> = Arc::from(key);
-        self.0.insert(k.clone());
-        k
+        let plain = !key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        self.list.push((k.clone(), plain));
+        self.ids.insert(k.clone(), id);
+        (k, id)
     }
 }
 
@@ -228,10 +301,37 @@ mod tests {
                 keys.get(&format!("k{i}"));
             }
             keys.keep();
-            assert!(Keys::take().0.is_empty(), "too many to keep");
+            assert!(Keys::take().list.is_empty(), "too many to keep");
         })
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
+    /// A key is the one held for its text whether or not it is where the
+    /// last mapping at the same shape had it; mappings under different keys
+    /// have their own shapes.
+    #[test]
+    fn keys_found_by_shape_are_the_keys_asked_for() {
+        let mut keys = Keys::default();
+        let (a, under_a) = keys.get_in(Shape::TOP, 0, "a");
+        let (b, under_b) = keys.get_in(Shape::TOP, 1, "b");
+        assert_ne!(under_a, under_b);
+        keys.get_in(under_a, 0, "x");
+        keys.get_in(under_b, 0, "y");
+        // The same order: found where expected.
+        assert!(Arc::ptr_eq(&keys.get_in(Shape::TOP, 0, "a").0, &a));
+        assert!(Arc::ptr_eq(&keys.get_in(Shape::TOP, 1, "b").0, &b));
+        // Another order, a new key, a shorter and a longer mapping.
+        for _ in 0..2 {
+            assert_eq!(&*keys.get_in(Shape::TOP, 0, "b").0, "b");
+            assert_eq!(&*keys.get_in(Shape::TOP, 1, "c").0, "c");
+            assert!(Arc::ptr_eq(&keys.get_in(Shape::TOP, 2, "a").0, &a));
+            assert_eq!(&*keys.get_in(under_a, 0, "y").0, "y");
+            assert_eq!(&*keys.get_in(under_b, 0, "x").0, "x");
+            assert_eq!(&*keys.get_in(under_b, 1, "y").0, "y");
+        }
+        assert!(Arc::ptr_eq(&keys.get("b"), &b));
+        assert_eq!(keys.get_in(Shape::TOP, 0, "a").1, under_a);
     }
 
     /// A fact's path names its keys and positions from the root: `.`
