@@ -45,16 +45,26 @@ thread_local! {
     static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
 }
 
-/// What the reader read goes back to the thread, however it ended.
+/// What the reader read goes back to the thread, however it ended. When
+/// it is too much, the sets go back emptied, so that a long batch does not
+/// grow them again from nothing each time they fill (unless they grew far
+/// beyond, as a registry's do).
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
-        if self.texts.len() <= KEPT_TEXTS && self.versions.len() <= KEPT_VERSIONS {
-            let kept = Kept {
-                texts: std::mem::take(&mut self.texts),
-                versions: std::mem::take(&mut self.versions),
-            };
-            super::keep(&KEPT, kept);
+        let mut kept = Kept {
+            texts: std::mem::take(&mut self.texts),
+            versions: std::mem::take(&mut self.versions),
+        };
+        if kept.texts.len() > KEPT_TEXTS || kept.versions.len() > KEPT_VERSIONS {
+            if kept.texts.capacity() > 2 * KEPT_TEXTS
+                || kept.versions.capacity() > 2 * KEPT_VERSIONS
+            {
+                return;
+            }
+            kept.texts.clear();
+            kept.versions.clear();
         }
+        super::keep(&KEPT, kept);
     }
 }
 
@@ -498,6 +508,36 @@ mod tests {
             Value::Map(m) => m.entries.iter().for_each(|(_, x)| leaves(x, out)),
             _ => {}
         }
+    }
+
+    /// A document that read more texts than are kept leaves the next one
+    /// none, but the room for them; a registry's, far more, leaves nothing.
+    #[test]
+    fn too_many_texts_leave_the_room_for_them_unless_far_too_many() {
+        let checked = crate::check::load_policy(std::path::Path::new("policies/segur-v2"))
+            .expect("the shipped policy checks");
+        let policy = &checked.policy;
+        let tree = yaml::parse_yaml("{}", &Limits::default()).expect("YAML");
+        let source = SourceFile::new("empty.yaml", "{}");
+        let read = |n: usize| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut kept = crate::facts::take_kept(&KEPT);
+                    kept.texts.extend((0..n).map(|i| Text::new(&i.to_string())));
+                    crate::facts::keep(&KEPT, kept);
+                    let _ = read_document(policy, &tree, &source, false);
+                    let kept = crate::facts::take_kept(&KEPT);
+                    (kept.texts.len(), kept.texts.capacity())
+                })
+                .join()
+                .expect("thread")
+            })
+        };
+        assert_eq!(read(100).0, 100);
+        let (len, room) = read(KEPT_TEXTS + 1);
+        assert_eq!(len, 0);
+        assert!(room > KEPT_TEXTS, "{room}");
+        assert_eq!(read(4 * KEPT_TEXTS), (0, 0));
     }
 
     /// The texts and versions a thread's document read are the next
