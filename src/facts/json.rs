@@ -664,6 +664,21 @@ impl<'a> JsonParser<'a> {
     /// A string's text, borrowed from the source when it has no escape.
     fn scan_string(&mut self) -> PResult<(std::borrow::Cow<'a, str>, Span)> {
         let open = self.pos;
+        // Most strings have no escape, and end at the first special byte.
+        let end = ordinary_end(self.bytes, open + 1);
+        if self.bytes.get(end) == Some(&b'"') {
+            if let Some(s) = self.text.get(open + 1..end) {
+                self.pos = end + 1;
+                return Ok((std::borrow::Cow::Borrowed(s), self.span(open, self.pos)));
+            }
+        }
+        self.scan_string_escaped()
+    }
+
+    /// `scan_string` for a string with an escape, or an error.
+    #[inline(never)]
+    fn scan_string_escaped(&mut self) -> PResult<(std::borrow::Cow<'a, str>, Span)> {
+        let open = self.pos;
         self.pos += 1;
         let mut run = self.pos;
         let mut buf: Option<String> = None;
