@@ -95,6 +95,20 @@ pub fn ndjson_lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
     })
 }
 
+#[cold]
+#[inline(never)]
+fn duplicate_key(key: &str, key_span: Span) -> ParseError {
+    ParseError {
+        code: CODE_DUPLICATE_KEY,
+        message: format!("duplicate key `{key}`"),
+        span: key_span,
+        label: "this key appears earlier in the same object".to_string(),
+        help: Some(
+            "each key may appear once in a mapping; remove or rename one of them".to_string(),
+        ),
+    }
+}
+
 /// What the parser expects at a value position, for the error message.
 #[derive(Clone, Copy)]
 enum ValueCtx {
@@ -349,27 +363,7 @@ impl<'a> JsonParser<'a> {
     fn parse_member_key(&mut self, first: bool) -> PResult<()> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
-            let (found, span) = self.found(self.pos);
-            let (message, label) = if first {
-                (
-                    format!("expected a string key or `}}`, found {found}"),
-                    "expected a key or `}`",
-                )
-            } else {
-                (
-                    format!("expected a string key after `,`, found {found}"),
-                    "expected a key",
-                )
-            };
-            let help = match self.peek() {
-                Some(b'}') => Some("JSON does not allow a comma after the last member".to_string()),
-                Some(b'\'') => Some("JSON strings are written in double quotes".to_string()),
-                Some(b) if b.is_ascii_alphabetic() || b == b'_' => {
-                    Some("JSON keys are written in double quotes: `\"key\": value`".to_string())
-                }
-                _ => self.unclosed_help(),
-            };
-            return Err(self.syntax(message, span, label.to_string(), help));
+            return Err(self.expected_key(first));
         }
         let (shape, position) = match self.stack.last() {
             Some(Frame::Object { shape, start, .. }) => {
@@ -402,14 +396,7 @@ impl<'a> JsonParser<'a> {
         self.check_duplicate(&key, key_span)?;
         self.skip_ws();
         if self.peek() != Some(b':') {
-            let (found, span) = self.found(self.pos);
-            let help = self.unclosed_help();
-            return Err(self.syntax(
-                format!("expected `:` after an object key, found {found}"),
-                span,
-                "expected `:`".to_string(),
-                help,
-            ));
+            return Err(self.expected_colon());
         }
         self.pos += 1;
         self.skip_ws();
@@ -421,6 +408,47 @@ impl<'a> JsonParser<'a> {
             node,
         });
         Ok(())
+    }
+
+    /// The errors of `parse_member_key`, apart: building them is rare, and
+    /// would otherwise weigh on every key.
+    #[cold]
+    #[inline(never)]
+    fn expected_key(&self, first: bool) -> ParseError {
+        let (found, span) = self.found(self.pos);
+        let (message, label) = if first {
+            (
+                format!("expected a string key or `}}`, found {found}"),
+                "expected a key or `}`",
+            )
+        } else {
+            (
+                format!("expected a string key after `,`, found {found}"),
+                "expected a key",
+            )
+        };
+        let help = match self.peek() {
+            Some(b'}') => Some("JSON does not allow a comma after the last member".to_string()),
+            Some(b'\'') => Some("JSON strings are written in double quotes".to_string()),
+            Some(b) if b.is_ascii_alphabetic() || b == b'_' => {
+                Some("JSON keys are written in double quotes: `\"key\": value`".to_string())
+            }
+            _ => self.unclosed_help(),
+        };
+        self.syntax(message, span, label.to_string(), help)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expected_colon(&self) -> ParseError {
+        let (found, span) = self.found(self.pos);
+        let help = self.unclosed_help();
+        self.syntax(
+            format!("expected `:` after an object key, found {found}"),
+            span,
+            "expected `:`".to_string(),
+            help,
+        )
     }
 
     /// Keys are interned (`Keys`): within a document, equal keys are the
@@ -445,16 +473,7 @@ impl<'a> JsonParser<'a> {
             }
         };
         if duplicate {
-            return Err(ParseError {
-                code: CODE_DUPLICATE_KEY,
-                message: format!("duplicate key `{key}`"),
-                span: key_span,
-                label: "this key appears earlier in the same object".to_string(),
-                help: Some(
-                    "each key may appear once in a mapping; remove or rename one of them"
-                        .to_string(),
-                ),
-            });
+            return Err(duplicate_key(key, key_span));
         }
         Ok(())
     }
