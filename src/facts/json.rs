@@ -180,8 +180,13 @@ struct JsonParser<'a> {
 
 type PResult<T> = Result<T, ParseError>;
 
+/// Room a thread keeps in each of the parser's stacks, at most: a batch's
+/// documents need little, one document may need any amount.
+const KEPT_ROOM: usize = 4096;
+
 /// The keys and the emptied stacks go back to the thread for its next
-/// document, however the parse ended.
+/// document, however the parse ended (stacks grown past `KEPT_ROOM` are
+/// let go).
 impl Drop for JsonParser<'_> {
     fn drop(&mut self) {
         std::mem::take(&mut self.keys).keep();
@@ -190,6 +195,12 @@ impl Drop for JsonParser<'_> {
             items: std::mem::take(&mut self.items),
             entries: std::mem::take(&mut self.entries),
         };
+        if scratch.stack.capacity() > KEPT_ROOM
+            || scratch.items.capacity() > KEPT_ROOM
+            || scratch.entries.capacity() > KEPT_ROOM
+        {
+            return;
+        }
         scratch.stack.clear();
         scratch.items.clear();
         scratch.entries.clear();
@@ -1083,6 +1094,26 @@ mod tests {
 
     fn slice(text: &str, span: Span) -> &str {
         &text[span.start..span.end]
+    }
+
+    /// A thread keeps the room its stacks grew to for a batch's documents,
+    /// not that of a document with a very long list or mapping.
+    #[test]
+    fn stacks_keep_the_room_of_small_documents_only() {
+        std::thread::spawn(|| {
+            let room = || {
+                let kept: Scratch = crate::facts::take_kept(&SCRATCH);
+                let room = kept.items.capacity();
+                crate::facts::keep(&SCRATCH, kept);
+                room
+            };
+            parse(&format!("[{}]", ["1"; 100].join(","))).unwrap();
+            assert!(room() >= 100);
+            parse(&format!("[{}]", ["1"; KEPT_ROOM + 1].join(","))).unwrap();
+            assert_eq!(room(), 0);
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 
     /// A document parsed after one that failed inside open containers
