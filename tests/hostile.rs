@@ -138,6 +138,23 @@ fn policy_long_flat_chain_is_read_and_a_million_is_refused_by_size() {
     assert_eq!(codes(&run), vec!["regle::policy::too_large"]);
 }
 
+/// Definitions that each ask twice whether the next one's value is
+/// there: what decides it is worked out once for each, not once for each
+/// way down the chain (2^60 of them).
+#[test]
+fn policy_chain_of_presence_questions_is_checked_at_once() {
+    let mut text = format!("{HEAD}def f0(x: Text) = [x] where it != \"\"\n");
+    for i in 1..=60 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "def f{i}(x: Text) = if exists(f{p}(x)) and exists(f{p}(x + \"b\")) then [x] else []\n"
+        ));
+    }
+    text.push_str("rule R-1 \"v\" cite \"v\" when exists(f60(c.id)) info \"yes\"\n");
+    let run = check_policy(text.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
 /// Chains of operators build expressions as deep as they are long:
 /// checking and evaluating them would exhaust the stack. Each kind is
 /// refused past the limit, with where and what to do.

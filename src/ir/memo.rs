@@ -64,6 +64,7 @@ pub fn plan(
         defs,
         inputs,
         specs,
+        calls: Default::default(),
     };
     let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
     let def_plans = (0..defs.len())
@@ -178,7 +179,16 @@ struct Env<'a> {
     defs: &'a [Def],
     inputs: &'a [InputDef],
     specs: &'a [IndexSpec],
+    /// A definition's body scanned for a call (whether only its presence
+    /// is read, and which parameters are items of which list), once: a
+    /// chain of definitions each calling the next twice is scanned once a
+    /// link, not once a path.
+    calls: std::cell::RefCell<rustc_hash::FxHashMap<CallScan, Scan>>,
 }
+
+/// A definition scanned for a call: whether only its value's presence is
+/// read, and which of its parameters are items of which list.
+type CallScan = (DefId, bool, Vec<Bound>);
 
 /// A local that holds an item of a definition's list (a query's variable,
 /// or a parameter given one): read through its fields, it makes the
@@ -299,17 +309,26 @@ fn scan_call(
     let Some(def) = env.defs.get(d as usize) else {
         return;
     };
-    // A scan of its own (the body's locals are its own): what it reads
-    // joins the caller's, with its purity and loops.
-    let mut inner = Scan {
-        pure: true,
-        ..Scan::default()
+    let key = (d, presence, params);
+    let known = env.calls.borrow().get(&key).cloned();
+    let inner = match known {
+        Some(inner) => inner,
+        None => {
+            // A scan of its own (the body's locals are its own): what it
+            // reads joins the caller's, with its purity and loops.
+            let mut inner = Scan {
+                pure: true,
+                ..Scan::default()
+            };
+            if presence {
+                scan_presence(&def.body, env, scans, &mut inner, &key.2);
+            } else {
+                scan(&def.body, env, scans, &mut inner, &key.2);
+            }
+            env.calls.borrow_mut().insert(key, inner.clone());
+            inner
+        }
     };
-    if presence {
-        scan_presence(&def.body, env, scans, &mut inner, &params);
-    } else {
-        scan(&def.body, env, scans, &mut inner, &params);
-    }
     s.pure &= inner.pure;
     s.loops |= inner.loops;
     for (b, p) in inner.context {
