@@ -8,7 +8,10 @@
 //! context, computed once a document, with its arguments, decide its value.
 //! Documents of a batch share most contexts (many read the same few codes
 //! and categories), so a query a definition makes item by item is made once
-//! a run, for each context, instead of once a document.
+//! a run, for each context, instead of once a document. Where only whether
+//! a query over a definition's list of records keeps an item is read, the
+//! context is the fields that query tests, of every item, not the records
+//! whole (`scan_presence`): each document's own records often share them.
 
 use super::{
     Access, Builtin, Def, DefId, IndexSpec, InputDef, Ir, Outcome, RuleDef, RuleIdx, Type,
