@@ -4,8 +4,10 @@
 
 use crate::eval::{display, Report};
 use crate::ir::value::date;
+use crate::ir::value::Record;
 use crate::ir::{Policy, Value};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// The bytes a JSON string cannot hold as they are: control characters,
 /// `"`, `\\`, and DEL (escaped so that no terminal acts on it).
@@ -144,6 +146,46 @@ pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
         .unwrap_or("")
 }
 
+/// A line's `from`: a record whose fields but the last are those of the
+/// previous line's (the same root, another requirement) repeats the text
+/// before its last value, written once a report.
+fn from_value(
+    out: &mut String,
+    policy: &Policy,
+    v: &Value,
+    last: &mut Option<(Arc<Record>, String)>,
+) {
+    let Value::Record(r) = v else {
+        return value(out, policy, v);
+    };
+    let (Some((end, rest)), true) = (r.fields.split_last(), r.names.len() == r.fields.len()) else {
+        return value(out, policy, v);
+    };
+    let same = last.as_ref().is_some_and(|(l, _)| {
+        Arc::ptr_eq(&l.names, &r.names)
+            && l.fields.len() == r.fields.len()
+            && l.fields.iter().zip(rest).all(|(a, b)| a.same(b))
+    });
+    if !same {
+        let mut head = String::from("{");
+        for (i, (n, f)) in r.names.iter().zip(rest).enumerate() {
+            if i > 0 {
+                head.push(',');
+            }
+            key(&mut head, n);
+            value(&mut head, policy, f);
+        }
+        if !rest.is_empty() {
+            head.push(',');
+        }
+        key(&mut head, r.names.get(rest.len()).map_or("", |n| &**n));
+        *last = Some((r.clone(), head));
+    }
+    out.push_str(last.as_ref().map_or("", |(_, head)| head.as_str()));
+    value(out, policy, end);
+    out.push('}');
+}
+
 /// A key the report itself names: a fixed word or a policy identifier
 /// (the grammar's `ident`: ASCII letters, digits and `_`), which never
 /// needs escaping, so it is not scanned.
@@ -225,6 +267,8 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         // A decided line's `status` and `rule`, by value and rule: a
         // report's decided lines have few of them.
         let mut tails: Vec<(u32, u32, String)> = Vec::new();
+        // The last `from` record's text up to its last field's value.
+        let mut last_from: Option<(Arc<Record>, String)> = None;
         for (i, line) in d.lines.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -260,7 +304,7 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
                         }
                     };
                     out.push_str(tails.get(at).map_or("", |t| t.2.as_str()));
-                    value(out, policy, from);
+                    from_value(out, policy, from, &mut last_from);
                     out.push('}');
                 }
             }
@@ -371,6 +415,49 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
 
 #[cfg(test)]
 mod tests {
+    use crate::ir::value::{Record, Text, Value};
+    use std::sync::Arc;
+
+    /// A `from` record is written as `value` writes it, whether it repeats
+    /// all but the last field of the line before it (same names, same
+    /// values), or not (another value, other names, another shape).
+    #[test]
+    fn from_records_are_written_as_values_are() {
+        let checked = crate::check::load_policy(std::path::Path::new("tests/fixtures/presence"))
+            .expect("the fixture checks");
+        let policy = &checked.policy;
+        let names = |ns: &[&str]| -> Arc<[Arc<str>]> { ns.iter().map(|&n| Arc::from(n)).collect() };
+        let (both, other, one) = (
+            names(&["nru", "requirement"]),
+            names(&["nru", "step"]),
+            names(&["only"]),
+        );
+        let record = |names: &Arc<[Arc<str>]>, texts: &[&str]| {
+            Value::Record(Arc::new(Record {
+                names: names.clone(),
+                fields: texts.iter().map(|t| Value::Text(Text::new(t))).collect(),
+                origin: None,
+            }))
+        };
+        let lines = [
+            record(&both, &["N1", "r1"]),
+            record(&both, &["N1", "r2"]),
+            record(&both, &["N2", "r3"]),
+            record(&other, &["N2", "r4"]),
+            record(&both, &["N\"3", "r5"]),
+            Value::None,
+            record(&one, &["x"]),
+            record(&both, &["N2", "r6"]),
+        ];
+        let mut last = None;
+        for v in &lines {
+            let (mut written, mut whole) = (String::new(), String::new());
+            super::from_value(&mut written, policy, v, &mut last);
+            super::value(&mut whole, policy, v);
+            assert_eq!(written, whole);
+        }
+    }
+
     #[test]
     fn strings_are_escaped_as_json_requires() {
         let mut out = String::new();
