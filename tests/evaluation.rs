@@ -15,16 +15,26 @@ fn regle(args: &[&str]) -> (Option<i32>, String) {
     (out.status.code(), String::from_utf8(out.stdout).unwrap())
 }
 
-/// The standard output of `tests/fixtures/NAME` on its `requests.ndjson`,
-/// on one thread, with remembered values or without (`--no-memo`).
+/// The standard output of `tests/fixtures/NAME` on its `requests.ndjson`
+/// (with its `registry.yaml`, when it has one), on one thread, with
+/// remembered values or without (`--no-memo`).
 fn batch_output(name: &str, format: &str, memo: bool) -> String {
     let policy = format!("tests/fixtures/{name}");
     let facts = format!("{policy}/requests.ndjson");
+    let registry = format!("{policy}/registry.yaml");
     let mut args = vec!["eval", &policy, &facts, "--format", format, "--jobs", "1"];
+    if std::path::Path::new(&registry).exists() {
+        args.extend(["--registry", &registry]);
+    }
     if !memo {
         args.push("--no-memo");
     }
     regle(&args).1
+}
+
+/// The policy of `tests/fixtures/NAME`, checked.
+fn fixture_policy(name: &str) -> regle::check::Checked {
+    regle::check::load_policy(std::path::Path::new(&format!("tests/fixtures/{name}"))).unwrap()
 }
 
 /// For each report of an NDJSON output, `f` of each element of its array
@@ -131,8 +141,7 @@ fn human_report_of_a_rejected_candidacy() {
 /// the document computes it for each document.
 #[test]
 fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
-    let checked = regle::check::load_policy(std::path::Path::new("tests/fixtures/line-heads"))
-        .unwrap_or_else(|d| panic!("{d:?}"));
+    let checked = fixture_policy("line-heads");
     let shared: Vec<(&str, bool)> = checked
         .policy
         .decisions
@@ -487,8 +496,7 @@ fn at_a_definition_not_yet_computed_gives_its_place() {
 /// ID; with remembered values and without.
 #[test]
 fn rules_asked_about_are_evaluated_first_and_the_report_keeps_its_order() {
-    let checked =
-        regle::check::load_policy(std::path::Path::new("tests/fixtures/rule-order")).unwrap();
+    let checked = fixture_policy("rule-order");
     let policy = &checked.policy;
     let order: Vec<&str> = policy
         .order
@@ -528,8 +536,7 @@ fn rules_asked_about_are_evaluated_first_and_the_report_keeps_its_order() {
 /// those computed afresh.
 #[test]
 fn asking_only_whether_a_query_keeps_an_item_reads_the_fields_it_tests() {
-    let checked =
-        regle::check::load_policy(std::path::Path::new("tests/fixtures/presence")).unwrap();
+    let checked = fixture_policy("presence");
     let policy = &checked.policy;
     let def = |name: &str| {
         let d = policy.defs.iter().position(|d| d.name == name).unwrap();
@@ -564,23 +571,7 @@ fn asking_only_whether_a_query_keeps_an_item_reads_the_fields_it_tests() {
             "{why}: the holders whole: {context:?}"
         );
     }
-    let run = |format: &str, memo: bool| {
-        let mut args = vec![
-            "eval",
-            "tests/fixtures/presence",
-            "tests/fixtures/presence/requests.ndjson",
-            "--registry",
-            "tests/fixtures/presence/registry.yaml",
-            "--format",
-            format,
-            "--jobs",
-            "1",
-        ];
-        if !memo {
-            args.push("--no-memo");
-        }
-        regle(&args).1
-    };
+    let run = |format: &str, memo: bool| batch_output("presence", format, memo);
     let plans = each_report(&run("ndjson", true), "plan", |l| {
         let by = l["from"]["by"].as_str().unwrap_or("-");
         format!("{} {by}", l["step"].as_str().unwrap())

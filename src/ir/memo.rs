@@ -291,13 +291,13 @@ fn scan_call(
 ) {
     let mut params: Vec<Bound> = Vec::new();
     for (i, a) in args.iter().enumerate() {
-        match a {
-            Ir::Local(slot) if bound_to(bound, *slot).is_some() => {
-                if let Some(list) = bound_to(bound, *slot) {
-                    params.push((i as u32, list));
-                }
-            }
-            _ => scan(a, env, scans, s, bound),
+        let item = match a {
+            Ir::Local(slot) => bound_to(bound, *slot),
+            _ => None,
+        };
+        match item {
+            Some(list) => params.push((i as u32, list)),
+            None => scan(a, env, scans, s, bound),
         }
     }
     if params.is_empty() && !presence {
