@@ -147,8 +147,8 @@ pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
 }
 
 /// A line's `from`: a record whose fields but the last are those of the
-/// previous line's (the same root, another requirement) repeats the text
-/// before its last value, written once a report.
+/// previous line's (lines decided from the same source, each from its own
+/// item) repeats the text before its last value, written once a report.
 fn from_value(
     out: &mut String,
     policy: &Policy,
