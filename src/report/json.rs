@@ -428,8 +428,8 @@ mod tests {
         let policy = &checked.policy;
         let names = |ns: &[&str]| -> Arc<[Arc<str>]> { ns.iter().map(|&n| Arc::from(n)).collect() };
         let (both, other, one) = (
-            names(&["nru", "requirement"]),
-            names(&["nru", "step"]),
+            names(&["source", "item"]),
+            names(&["source", "step"]),
             names(&["only"]),
         );
         let record = |names: &Arc<[Arc<str>]>, texts: &[&str]| {
