@@ -1890,7 +1890,9 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// The value `ir` stands for, by reference, when it is already there:
     /// a local, a constant, a `let` or a definition already computed, an
     /// input, or a field of one of them (a record's, a table row's).
-    #[inline]
+    /// Inlined where it is asked (most expressions asked are not places,
+    /// or plain slots): only a field's path is followed out of line.
+    #[inline(always)]
     fn place_ref<'v>(&'v self, ir: &'v Ir, frame: &'v [Value]) -> Option<&'v Value> {
         match ir {
             Ir::Local(s) => frame.get(*s as usize),
@@ -1902,19 +1904,29 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             Ir::Input(i) => self.facts.inputs.get(*i as usize).and_then(|v| v.as_ref()),
             Ir::Global(d) => self.memo.get(*d as usize).and_then(|v| v.as_ref()),
             Ir::Field(base, access @ (Access::Record(_) | Access::Row(_))) => {
-                // The usual bases read here, without a call.
-                let b = match &**base {
-                    Ir::Local(s) => frame.get(*s as usize)?,
-                    Ir::Global(d) => self.memo.get(*d as usize)?.as_ref()?,
-                    Ir::Input(i) => self.facts.inputs.get(*i as usize)?.as_ref()?,
-                    _ => self.place_ref(base, frame)?,
-                };
-                match (access, b) {
-                    (Access::Record(i), Value::Record(r)) => r.fields.get(*i as usize),
-                    (Access::Row(c), Value::Row(t, r)) => self.cell_ref(*t, *r, *c),
-                    _ => None,
-                }
+                self.field_ref(base, *access, frame)
             }
+            _ => None,
+        }
+    }
+
+    /// `place_ref` of a field of `base`.
+    fn field_ref<'v>(
+        &'v self,
+        base: &'v Ir,
+        access: Access,
+        frame: &'v [Value],
+    ) -> Option<&'v Value> {
+        // The usual bases read here, without a call.
+        let b = match base {
+            Ir::Local(s) => frame.get(*s as usize)?,
+            Ir::Global(d) => self.memo.get(*d as usize)?.as_ref()?,
+            Ir::Input(i) => self.facts.inputs.get(*i as usize)?.as_ref()?,
+            _ => self.place_ref(base, frame)?,
+        };
+        match (access, b) {
+            (Access::Record(i), Value::Record(r)) => r.fields.get(i as usize),
+            (Access::Row(c), Value::Row(t, r)) => self.cell_ref(*t, *r, c),
             _ => None,
         }
     }
