@@ -1218,19 +1218,27 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// The number of `d`'s context in this document, computed on first
     /// need, and whether an earlier document had it; `None` when `d` is not
     /// remembered.
+    #[inline]
     fn context(
         &mut self,
         d: DefId,
         plan: Option<&'p memo_plan::MemoPlan>,
     ) -> R<Option<(u32, bool)>> {
-        let (Some(plan), Some(store)) = (plan, &self.store) else {
+        let Some(plan) = plan.filter(|_| self.store.is_some()) else {
             return Ok(None);
         };
         match self.contexts.get(d as usize) {
-            Some(&UNUSABLE) | None => return Ok(None),
-            Some(&c) if c != u32::MAX => return Ok(Some((c & !KNOWN, c & KNOWN != 0))),
-            Some(_) => {}
+            Some(&UNUSABLE) | None => Ok(None),
+            Some(&c) if c != u32::MAX => Ok(Some((c & !KNOWN, c & KNOWN != 0))),
+            Some(_) => self.new_context(d, plan),
         }
+    }
+
+    /// `context`, the first time `d`'s is needed in this document.
+    fn new_context(&mut self, d: DefId, plan: &'p memo_plan::MemoPlan) -> R<Option<(u32, bool)>> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
         if !store.enabled(d) {
             return Ok(None);
         }
