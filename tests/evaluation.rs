@@ -559,6 +559,20 @@ fn asking_only_whether_a_query_keeps_an_item_reads_the_fields_it_tests() {
         ],
         "each holder's kind and scopes, not the holders: {read:?}"
     );
+    // `holder_for`'s value is a holder whole, but which holder comes first
+    // depends only on the same fields: remembered as a position.
+    let plan = def("holder_for").1.memo.as_ref().expect("remembered");
+    assert_eq!(plan.position_in, Some(holders), "a position in the holders");
+    let mut fields: Vec<String> = plan.context.iter().map(|ir| format!("{ir:?}")).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            format!("Field(Global({holders}), Each(1))"),
+            format!("Field(Global({holders}), Each(2))")
+        ],
+        "each holder's kind and scopes, not the holders"
+    );
     for (name, why) in [
         ("listed", "a holder compared whole"),
         ("counted", "no field read, the holders counted"),

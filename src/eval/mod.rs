@@ -1167,14 +1167,46 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
         {
             self.remembered = true;
             self.step(steps)?;
-            return Ok(v);
+            return match def.memo.as_ref().and_then(|m| m.position_in) {
+                Some(list) => self.item_at(list, &v),
+                None => Ok(v),
+            };
         }
         let args = memo::Args::new(args);
         let (v, steps) = self.measured(def, f)?;
-        if let Some(s) = self.store.as_mut() {
-            s.put(context, args, &v, steps);
+        let kept = match def.memo.as_ref().and_then(|m| m.position_in) {
+            Some(list) => self.position_of(list, &v)?,
+            None => Some(v.clone()),
+        };
+        if let (Some(s), Some(kept)) = (self.store.as_mut(), kept) {
+            s.put(context, args, &kept, steps);
         }
         Ok(v)
+    }
+
+    /// The item at a remembered position (`position_in`) of this
+    /// document's `list`; none for none.
+    fn item_at(&mut self, list: DefId, position: &Value) -> R<Value> {
+        let Value::Int(p) = position else {
+            return Ok(Value::None);
+        };
+        let items = self.eval(&Ir::Global(list), &mut [])?;
+        let item = usize::try_from(*p)
+            .ok()
+            .and_then(|p| items.as_list().get(p).cloned());
+        Ok(item.unwrap_or_default())
+    }
+
+    /// Where `item` is in this document's `list`, to be remembered (see
+    /// `item_at`); none for none, and `None` (not remembered) should it
+    /// not be there.
+    fn position_of(&mut self, list: DefId, item: &Value) -> R<Option<Value>> {
+        if matches!(item, Value::None) {
+            return Ok(Some(Value::None));
+        }
+        let items = self.eval(&Ir::Global(list), &mut [])?;
+        let position = items.as_list().iter().position(|x| x.same(item));
+        Ok(position.map(|p| Value::Int(p as i64)))
     }
 
     /// Definition `def`'s body on `f`, with the steps it took.
@@ -1412,7 +1444,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// The value of `ir`: read in place when it is one already there (a
     /// local, a constant, a computed definition, a field of one), computed
     /// otherwise.
-    #[inline]
+    #[inline(always)]
     fn eval(&mut self, ir: &Ir, frame: &mut [Value]) -> R<Value> {
         if let Some(v) = self.place_ref(ir, frame) {
             return Ok(v.clone());

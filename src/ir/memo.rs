@@ -12,6 +12,8 @@
 //! a query over a definition's list of records keeps an item is read, the
 //! context is the fields that query tests, of every item, not the records
 //! whole (`scan_presence`): each document's own records often share them.
+//! A definition whose value is the first item such a query keeps is
+//! remembered on the same context as the item's position (`position_plan`).
 
 use super::{
     Access, Builtin, Def, DefId, IndexSpec, InputDef, Ir, Outcome, RuleDef, RuleIdx, Type,
@@ -23,6 +25,11 @@ use super::{
 #[derive(Debug)]
 pub struct MemoPlan {
     pub context: Vec<Ir>,
+    /// The definition's value is the first item a query over this list
+    /// (a definition's list of records) keeps: what is remembered is that
+    /// item's position, and the context is what decides it, the fields
+    /// the query tests of every item (see `position_plan`).
+    pub position_in: Option<DefId>,
 }
 
 /// Where a context expression starts.
@@ -73,8 +80,11 @@ pub fn plan(
     let def_plans = (0..defs.len())
         .map(|d| {
             let s = scan_def(d as DefId, &env, &mut scans);
-            (s.pure && s.loops).then(|| MemoPlan {
-                context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+            position_plan(d as DefId, &env, &mut scans).or_else(|| {
+                (s.pure && s.loops).then(|| MemoPlan {
+                    context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+                    position_in: None,
+                })
             })
         })
         .collect();
@@ -100,6 +110,7 @@ pub fn plan(
             scan_condition(rule, false, rules, &env, &mut scans, &mut s, &mut seen);
             s.pure.then(|| MemoPlan {
                 context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+                position_in: None,
             })
         })
         .collect();
@@ -153,6 +164,37 @@ fn let_refs(ir: &Ir, out: &mut Vec<usize>) {
         out.push(*k as usize);
     }
     ir.for_each_child(|c| let_refs(c, out));
+}
+
+/// A definition whose value is `first(list where ...)`, `list` a
+/// definition's list of records: which item comes first depends only on
+/// what the query tests (the fields of every item it reads, as for
+/// `exists`), so its position is remembered on that context, and the item
+/// taken from the document's own list. Documents whose records differ
+/// elsewhere (their names, say) share the position.
+fn position_plan(d: DefId, env: &Env, scans: &mut [Option<Scan>]) -> Option<MemoPlan> {
+    let def = env.defs.get(d as usize)?;
+    let Ir::Builtin(Builtin::First, args) = &def.body else {
+        return None;
+    };
+    let [query @ Ir::Where { src, .. }] = args.as_slice() else {
+        return None;
+    };
+    let Ir::Global(list) = **src else {
+        return None;
+    };
+    if !records(env, list) {
+        return None;
+    }
+    let mut s = Scan {
+        pure: true,
+        ..Scan::default()
+    };
+    scan_presence(query, env, scans, &mut s, &[]);
+    (s.pure && s.loops).then(|| MemoPlan {
+        context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
+        position_in: Some(list),
+    })
 }
 
 fn scan_def(d: DefId, env: &Env, scans: &mut [Option<Scan>]) -> Scan {
