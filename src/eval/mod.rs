@@ -2050,6 +2050,10 @@ fn push_projected(out: &mut Vec<Value>, v: Option<&Value>, flatten: bool) {
 /// Membership, through a hash set built once for long lists.
 fn contains(l: &List, x: &Value) -> bool {
     if l.items.len() <= 16 {
+        // A policy's text, the usual case, equals only itself: its number.
+        if let Value::Sym(a) = x {
+            return l.items.iter().any(|y| matches!(y, Value::Sym(b) if b == a));
+        }
         return l.items.contains(x);
     }
     l.lookup
