@@ -1773,24 +1773,24 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
                 };
                 let items = list.as_list();
                 self.step(items.len() as u64)?;
-                let mut kept = Vec::new();
+                // Items are given to `keep` from the first one left out
+                // (those before it, then each kept after it).
+                let mut left_out = false;
                 for (i, c) in items.iter().enumerate() {
                     if let Some(s) = frame.get_mut(*var as usize) {
                         *s = c.clone();
                     }
-                    if self.test(cond, frame)? {
-                        kept.push(i);
-                    }
-                }
-                if kept.len() == items.len() {
-                    return Ok(Some(list));
-                }
-                for i in kept {
-                    if let Some(c) = items.get(i) {
+                    let kept = self.test(cond, frame)?;
+                    if kept && left_out {
                         keep(self, c.clone());
+                    } else if !kept && !left_out {
+                        left_out = true;
+                        for earlier in items.get(..i).unwrap_or(&[]) {
+                            keep(self, earlier.clone());
+                        }
                     }
                 }
-                return Ok(None);
+                return Ok((!left_out).then_some(list));
             }
         };
         self.step(rows.len() as u64)?;
