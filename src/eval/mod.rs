@@ -641,7 +641,9 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     /// asked about them later in the document.
     fn keep_answers(&mut self, ri: RuleIdx, list: &Value, held: Vec<(bool, u32)>) {
         if self.tested.len() <= ri as usize {
-            self.tested.resize_with(ri as usize + 1, || None);
+            // Once a document: room for every rule's answers.
+            let rules = self.policy.rules.len().max(ri as usize + 1);
+            self.tested.resize_with(rules, || None);
         }
         if let Some(slot) = self.tested.get_mut(ri as usize) {
             *slot = Some(Tested::new(list.clone(), held));
@@ -1335,7 +1337,16 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
     }
 
     fn template(&mut self, parts: &[TemplatePart], frame: &mut [Value]) -> R<String> {
-        let mut out = String::new();
+        // Room for the text and short values, so that a message is not
+        // copied as it grows.
+        let room = parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Text(t) => t.len(),
+                TemplatePart::Expr(_) => 32,
+            })
+            .sum();
+        let mut out = String::with_capacity(room);
         for p in parts {
             match p {
                 TemplatePart::Text(t) => out.push_str(t),
