@@ -3,8 +3,7 @@
 //! input gives a byte-identical report.
 
 use crate::eval::{display, Report};
-use crate::ir::value::date;
-use crate::ir::value::Record;
+use crate::ir::value::{date, Record};
 use crate::ir::{Policy, Value};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -98,14 +97,7 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
         }
         Value::Record(r) => {
             out.push('{');
-            for (i, (n, f)) in r.names.iter().zip(&r.fields).enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                // Field names are the policy's identifiers.
-                key(out, n);
-                value(out, policy, f);
-            }
+            members(out, policy, &r.names, &r.fields);
             out.push('}');
         }
         Value::Row(t, r) => {
@@ -134,6 +126,19 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
             }
             out.push('}');
         }
+    }
+}
+
+/// A record's members, `"name":value` separated by commas, for as many
+/// values as `fields` has.
+fn members(out: &mut String, policy: &Policy, names: &[Arc<str>], fields: &[Value]) {
+    for (i, (n, f)) in names.iter().zip(fields).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Field names are the policy's identifiers.
+        key(out, n);
+        value(out, policy, f);
     }
 }
 
@@ -168,13 +173,7 @@ fn from_value(
     });
     if !same {
         let mut head = String::from("{");
-        for (i, (n, f)) in r.names.iter().zip(rest).enumerate() {
-            if i > 0 {
-                head.push(',');
-            }
-            key(&mut head, n);
-            value(&mut head, policy, f);
-        }
+        members(&mut head, policy, &r.names, rest);
         if !rest.is_empty() {
             head.push(',');
         }
