@@ -79,8 +79,8 @@ pub fn plan(
     let mut scans: Vec<Option<Scan>> = vec![None; defs.len()];
     let def_plans = (0..defs.len())
         .map(|d| {
-            let s = scan_def(d as DefId, &env, &mut scans);
             position_plan(d as DefId, &env, &mut scans).or_else(|| {
+                let s = scan_def(d as DefId, &env, &mut scans);
                 (s.pure && s.loops).then(|| MemoPlan {
                     context: s.context.iter().map(|(b, p)| rebuild(*b, p)).collect(),
                     position_in: None,
@@ -344,11 +344,7 @@ fn scan_call(
     }
     if params.is_empty() && !presence {
         let inner = scan_def(d, env, scans);
-        s.pure &= inner.pure;
-        s.loops |= inner.loops;
-        for (b, p) in inner.context {
-            add(s, b, p);
-        }
+        join(s, inner);
         return;
     }
     let Some(def) = env.defs.get(d as usize) else {
@@ -359,8 +355,7 @@ fn scan_call(
     let inner = match known {
         Some(inner) => inner,
         None => {
-            // A scan of its own (the body's locals are its own): what it
-            // reads joins the caller's, with its purity and loops.
+            // A scan of its own (the body's locals are its own).
             let mut inner = Scan {
                 pure: true,
                 ..Scan::default()
@@ -374,6 +369,12 @@ fn scan_call(
             inner
         }
     };
+    join(s, inner);
+}
+
+/// What a called definition reads joins the caller's, with its purity and
+/// loops.
+fn join(s: &mut Scan, inner: Scan) {
     s.pure &= inner.pure;
     s.loops |= inner.loops;
     for (b, p) in inner.context {
