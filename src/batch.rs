@@ -506,7 +506,13 @@ impl<W: std::io::Write> ReportWriter<W> {
         let newline: &[u8] = if self.lines { b"\n" } else { b"" };
         let mut slices: Vec<std::io::IoSlice> = Vec::with_capacity(2 * self.held.len());
         for r in &self.held {
-            slices.push(std::io::IoSlice::new(r.as_bytes()));
+            // Nothing to write for an empty report (a human report of an
+            // unreadable document: its diagnostics went to standard
+            // error): an output given only empty slices writes nothing,
+            // which would read as a closed output.
+            if !r.is_empty() {
+                slices.push(std::io::IoSlice::new(r.as_bytes()));
+            }
             if !newline.is_empty() {
                 slices.push(std::io::IoSlice::new(newline));
             }
@@ -623,5 +629,23 @@ mod tests {
             HOLD + 1,
             "written once held bytes reach HOLD"
         );
+    }
+
+    /// Empty reports (human reports of unreadable documents), last or
+    /// alone, are no failed write: the others are written, and flushing
+    /// succeeds.
+    #[test]
+    fn reports_ending_empty_are_not_a_failed_write() {
+        for reports in [vec!["", ""], vec!["ab", "", "cd", "", ""]] {
+            let mut w = ReportWriter::new(Stingy::default(), false);
+            for r in &reports {
+                w.push(r.to_string()).unwrap();
+            }
+            w.flush().expect("nothing failed to be written");
+            assert_eq!(
+                String::from_utf8(w.inner.got.clone()).unwrap(),
+                reports.concat()
+            );
+        }
     }
 }
