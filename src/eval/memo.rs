@@ -17,12 +17,21 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 
-/// Past this (approximate bytes), a store is trimmed before the next
+/// Past its limit (approximate bytes), a store is trimmed before the next
 /// document: a batch's memory stays flat however many contexts it meets.
+/// A run's stores share `STORE_BUDGET` equally, each given at least
+/// `STORE_LIMIT`: one thread has a store twice as large as each of two.
 /// 100,000 candidacies on two threads peaked at 85 to 93 MiB with 10 MB a
-/// store, 91 to 98 with 12 (6 runs each); 20,000 on one took 1.2 % more
-/// instructions with 10.
+/// store, 91 to 98 with 12 (6 runs each), 102 with 16. 20,000 on one
+/// thread trim a 10 MB store three times (recomputing what it let go:
+/// 6.98 G instructions), a 16 MB one never (6.71 G).
+pub const STORE_BUDGET: usize = 20 << 20;
 pub const STORE_LIMIT: usize = 10 << 20;
+
+/// The limit of each store of a run on `threads` threads.
+pub fn store_limit(threads: usize) -> usize {
+    (STORE_BUDGET / threads.max(1)).max(STORE_LIMIT)
+}
 
 /// Contexts, then lookups, of a definition before its reuse is judged.
 const TRIAL: u32 = 512;
@@ -35,7 +44,7 @@ pub struct Memo {
 impl Memo {
     /// For a run on `threads` worker threads.
     pub fn new(threads: usize) -> Memo {
-        Memo::with_limit(threads, STORE_LIMIT)
+        Memo::with_limit(threads, store_limit(threads))
     }
 
     /// With stores trimmed past `limit` bytes (about).
@@ -668,6 +677,22 @@ fn weight(v: &Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run's stores share the budget: one thread has it all, two half
+    /// each, and more never less than a store's limit.
+    #[test]
+    fn a_runs_stores_share_the_budget_but_keep_their_limit() {
+        let limits = |threads: usize| -> Vec<usize> {
+            let memo = Memo::new(threads);
+            memo.stores
+                .iter()
+                .map(|s| s.lock().map(|s| s.limit).unwrap_or(0))
+                .collect()
+        };
+        assert_eq!(limits(1), vec![STORE_BUDGET]);
+        assert_eq!(limits(2), vec![STORE_BUDGET / 2; 2]);
+        assert_eq!(limits(8), vec![STORE_LIMIT; 8]);
+    }
 
     /// Trimming keeps the contexts read since the last trim and numbers
     /// them anew: a context naming another follows its new number, and
