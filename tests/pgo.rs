@@ -63,6 +63,7 @@ fn a_release_build_of_regle_gets_the_profile_its_compiler_made() {
         root().join("pgo/regle.profdata").is_file(),
         "the profile the wrapper names is there"
     );
+    clean(&same);
 }
 
 #[test]
@@ -89,4 +90,13 @@ fn other_builds_and_other_compilers_are_passed_through() {
     }
     let other = fake_rustc("other", "rustc 0.0.0 (another compiler)");
     assert_eq!(passed(&other, RELEASE), *RELEASE);
+    clean(&same);
+    clean(&other);
+}
+
+/// Remove a fake rustc's scratch directory.
+fn clean(rustc: &Path) {
+    if let Some(dir) = rustc.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
