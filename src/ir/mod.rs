@@ -201,7 +201,17 @@ pub struct LineHead {
     pub key: Value,
     pub show: Vec<Value>,
     pub group: Value,
-    pub json: OnceLock<String>,
+    pub json: OnceLock<LineJson>,
+}
+
+/// A line's JSON, once written: a comma, its head, then the rest of the
+/// line when no rule decides it (most lines of most reports), so that
+/// such a line is written by one copy.
+#[derive(Debug)]
+pub struct LineJson {
+    pub text: String,
+    /// Where the head ends.
+    pub head: usize,
 }
 
 impl RuleDef {

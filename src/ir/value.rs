@@ -192,6 +192,10 @@ impl Value {
 pub struct Symbols {
     texts: Vec<Arc<str>>,
     ids: rustc_hash::FxHashMap<Arc<str>, u32>,
+    /// Each text as a report writes it (a JSON string), made the first
+    /// time it is written: reports write the same few texts again and
+    /// again (a requirement's ID, a code).
+    written: OnceLock<Box<[OnceLock<Box<str>>]>>,
 }
 
 impl Symbols {
@@ -218,6 +222,18 @@ impl Symbols {
     /// The symbol of `s`, when the policy knows it.
     pub fn get(&self, s: &str) -> Option<Value> {
         self.ids.get(s).map(|&id| Value::Sym(id))
+    }
+
+    /// Symbol `id`'s text as `write` writes it, made once (the policy is
+    /// read-only by the time reports are written).
+    pub fn written(&self, id: u32, write: impl FnOnce(&str) -> String) -> &str {
+        let cells = self
+            .written
+            .get_or_init(|| (0..self.texts.len()).map(|_| OnceLock::new()).collect());
+        match (cells.get(id as usize), self.texts.get(id as usize)) {
+            (Some(cell), Some(text)) => cell.get_or_init(|| write(text).into()),
+            _ => "",
+        }
     }
 
     /// The text of a text value (`""` for any other value).

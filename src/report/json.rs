@@ -4,7 +4,7 @@
 
 use crate::eval::{display, Report};
 use crate::ir::value::{date, Record};
-use crate::ir::{Policy, Value};
+use crate::ir::{LineJson, Policy, Value};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -80,7 +80,11 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::Sym(_) => string(out, policy.symbols.str(v)),
+        Value::Sym(id) => out.push_str(policy.symbols.written(*id, |s| {
+            let mut json = String::with_capacity(s.len() + 2);
+            string(&mut json, s);
+            json
+        })),
         Value::Text(s) => string(out, s),
         Value::Date(d) => string(out, &date::format(*d)),
         Value::Version(v) => string(out, v.text()),
@@ -269,25 +273,37 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         // The last `from` record's text up to its last field's value.
         let mut last_from: Option<(Arc<Record>, String)> = None;
         for (i, line) in d.lines.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            // The same item shows the same head in every report.
-            out.push_str(line.head.json.get_or_init(|| {
-                let mut head = first_key.clone();
-                value(&mut head, policy, &line.head.key);
+            // The same item shows the same head in every report, and the
+            // same line when no rule decides it.
+            let json = line.head.json.get_or_init(|| {
+                let mut text = String::from(",");
+                text.push_str(&first_key);
+                value(&mut text, policy, &line.head.key);
                 for (k, v) in show_keys.iter().zip(&line.head.show) {
-                    head.push_str(k);
-                    value(&mut head, policy, v);
+                    text.push_str(k);
+                    value(&mut text, policy, v);
                 }
-                head
-            }));
+                let head = text.len();
+                text.push_str(
+                    undecided
+                        .get(decl.default as usize)
+                        .map_or("", String::as_str),
+                );
+                LineJson { text, head }
+            });
+            // The first line without its comma.
+            let start = usize::from(i == 0);
             let v = line.value as usize;
             match (line.rule, &line.from) {
+                (None, Value::None) if v == decl.default as usize => {
+                    out.push_str(json.text.get(start..).unwrap_or(""));
+                }
                 (None, Value::None) => {
+                    out.push_str(json.text.get(start..json.head).unwrap_or(""));
                     out.push_str(undecided.get(v).map_or("", String::as_str));
                 }
                 (rule, from) => {
+                    out.push_str(json.text.get(start..json.head).unwrap_or(""));
                     let id = rule.unwrap_or(u32::MAX);
                     let at = match tails.iter().position(|t| (t.0, t.1) == (line.value, id)) {
                         Some(at) => at,
