@@ -225,15 +225,14 @@ impl Symbols {
     }
 
     /// Symbol `id`'s text as `write` writes it, made once (the policy is
-    /// read-only by the time reports are written).
-    pub fn written(&self, id: u32, write: impl FnOnce(&str) -> String) -> &str {
+    /// read-only by the time reports are written); `None` for a symbol
+    /// added after the first was written.
+    pub fn written(&self, id: u32, write: impl FnOnce(&str) -> String) -> Option<&str> {
         let cells = self
             .written
             .get_or_init(|| (0..self.texts.len()).map(|_| OnceLock::new()).collect());
-        match (cells.get(id as usize), self.texts.get(id as usize)) {
-            (Some(cell), Some(text)) => cell.get_or_init(|| write(text).into()),
-            _ => "",
-        }
+        let (cell, text) = (cells.get(id as usize)?, self.texts.get(id as usize)?);
+        Some(cell.get_or_init(|| write(text).into()))
     }
 
     /// The text of a text value (`""` for any other value).
@@ -445,5 +444,33 @@ pub mod date {
             assert_eq!(super::parse("2026-5-20"), None);
             assert!(super::parse("2026-05-20") > super::parse("2026-05-13"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symbol's written form is made once and given back after; one
+    /// added after the first was written has none (the writer writes it
+    /// as any text).
+    #[test]
+    fn a_symbol_is_written_once_and_a_later_one_is_not_cached() {
+        let mut symbols = Symbols::default();
+        let Value::Sym(quote) = symbols.intern("a \"b\"") else {
+            panic!("a symbol");
+        };
+        let made = std::cell::Cell::new(0);
+        let write = |s: &str| {
+            made.set(made.get() + 1);
+            format!("<{s}>")
+        };
+        assert_eq!(symbols.written(quote, write), Some("<a \"b\">"));
+        assert_eq!(symbols.written(quote, write), Some("<a \"b\">"));
+        assert_eq!(made.get(), 1);
+        let Value::Sym(later) = symbols.intern("later") else {
+            panic!("a symbol");
+        };
+        assert_eq!(symbols.written(later, write), None);
     }
 }

@@ -80,11 +80,17 @@ pub fn value(out: &mut String, policy: &Policy, v: &Value) {
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::Sym(id) => out.push_str(policy.symbols.written(*id, |s| {
-            let mut json = String::with_capacity(s.len() + 2);
-            string(&mut json, s);
-            json
-        })),
+        Value::Sym(id) => {
+            let written = policy.symbols.written(*id, |s| {
+                let mut json = String::with_capacity(s.len() + 2);
+                string(&mut json, s);
+                json
+            });
+            match written {
+                Some(json) => out.push_str(json),
+                None => string(out, policy.symbols.str(v)),
+            }
+        }
         Value::Text(s) => string(out, s),
         Value::Date(d) => string(out, &date::format(*d)),
         Value::Version(v) => string(out, v.text()),
