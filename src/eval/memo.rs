@@ -29,7 +29,7 @@ pub const STORE_BUDGET: usize = 20 << 20;
 pub const STORE_LIMIT: usize = 10 << 20;
 
 /// The limit of each store of a run on `threads` threads.
-pub fn store_limit(threads: usize) -> usize {
+fn store_limit(threads: usize) -> usize {
     (STORE_BUDGET / threads.max(1)).max(STORE_LIMIT)
 }
 
