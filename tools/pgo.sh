@@ -28,9 +28,10 @@ rm -rf "$work/raw"
 # Exit 1 says some candidacy is rejected or incomplete: expected here.
 run() {
     status=0
-    "$@" >/dev/null 2>&1 || status=$?
+    "$@" >/dev/null 2>"$work/stderr" || status=$?
     if [ "$status" -gt 1 ]; then
-        echo "pgo: \`$*\` failed (exit $status)" >&2
+        cat "$work/stderr" >&2
+        echo "pgo: \`$*\` failed (exit $status): no profile written" >&2
         exit 1
     fi
 }
