@@ -179,6 +179,58 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
     assert_eq!(column(&reports[1], "labelled", "status"), ["no", "yes"]);
 }
 
+/// Lines no rule decides, of consecutive rows, are written from runs kept
+/// from one report to the next (`line-runs`): each report of a batch is the
+/// one its document gets alone, from runs it wrote itself, and shows every
+/// row it picked, in order, decided where marked.
+#[test]
+fn runs_of_undecided_lines_leave_each_report_as_its_document_gets_it_alone() {
+    let dir = "tests/fixtures/line-runs";
+    let facts = format!("{dir}/requests.ndjson");
+    let args = ["--format", "ndjson", "--jobs", "1", "--as-of", "2026-05-20"];
+    let mut batch_args = vec!["eval", dir, &facts];
+    batch_args.extend(args);
+    let (code, batch) = regle(&batch_args);
+    assert_eq!(code, Some(0));
+    let documents = std::fs::read_to_string(&facts).unwrap();
+    assert_eq!(batch.lines().count(), documents.lines().count());
+    for (report, document) in batch.lines().zip(documents.lines()) {
+        let alone = Command::cargo_bin("regle")
+            .unwrap()
+            .args(["eval", dir, "-"])
+            .args(args)
+            .write_stdin(document)
+            .output()
+            .unwrap();
+        assert_eq!(report, String::from_utf8(alone.stdout).unwrap().trim_end());
+        let request: serde_json::Value = serde_json::from_str(document).unwrap();
+        let max = request["request"]["max"].as_u64().unwrap();
+        let marked = &request["request"]["marked"];
+        let expected: Vec<(String, &str)> = (1..=max)
+            .map(|i| {
+                let code = format!("k{i:02}");
+                let marked = marked.as_array().unwrap().iter().any(|m| *m == *code);
+                (code, if marked { "marked" } else { "plain" })
+            })
+            .collect();
+        let report: serde_json::Value = serde_json::from_str(report).unwrap();
+        let lines: Vec<(String, &str)> = report["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["code"].as_str().unwrap().to_string(),
+                    l["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(lines, expected, "{document}");
+        let plain = expected.iter().filter(|(_, s)| *s == "plain").count();
+        assert_eq!(report["summary"]["plain"], plain, "{document}");
+    }
+}
+
 /// Texts from a table, a constant, the facts or a concatenation are one
 /// kind of value: equal when their characters are, ordered by them.
 #[test]

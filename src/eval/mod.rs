@@ -977,11 +977,17 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             Some(g) => self.eval(g, dframe)?,
             None => Value::None,
         };
+        let row = match (&d.row_heads, item) {
+            (Some((t, _)), Value::Row(it, r)) if it == t => Some(*r),
+            _ => None,
+        };
         Ok(LineHead {
             key,
             show,
             group,
             json: std::sync::OnceLock::new(),
+            row,
+            run: std::sync::OnceLock::new(),
         })
     }
 

@@ -202,6 +202,25 @@ pub struct LineHead {
     pub show: Vec<Value>,
     pub group: Value,
     pub json: OnceLock<LineJson>,
+    /// The row of the decision's table the line is for (see `row_heads`).
+    pub row: Option<u32>,
+    /// Once written, the JSON of the lines no rule decides from this row
+    /// on, for the rows that follow it in the table (at most `MAX_RUN`):
+    /// the lines a report gives in one copy.
+    pub run: OnceLock<LineRun>,
+}
+
+/// Lines of consecutive rows a `LineRun` holds at most: a run is kept for
+/// any row a report's run of undecided lines starts at, so that is at most
+/// `MAX_RUN` lines of text for each row of the table.
+pub const MAX_RUN: usize = 16;
+
+/// The JSON of lines of consecutive rows, each as `LineJson::text` has it
+/// (a comma, then the whole line), and where each ends.
+#[derive(Debug)]
+pub struct LineRun {
+    pub text: String,
+    pub ends: Vec<usize>,
 }
 
 /// A line's JSON, once written: a comma, its head, then the rest of the

@@ -2,9 +2,9 @@
 //! hot path of batch evaluation. Keys come in a fixed order, so the same
 //! input gives a byte-identical report.
 
-use crate::eval::{display, Report};
+use crate::eval::{display, DecisionLine, Report};
 use crate::ir::value::{date, Record};
-use crate::ir::{LineJson, Policy, Value};
+use crate::ir::{LineHead, LineJson, LineRun, Policy, Value, MAX_RUN};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -152,6 +152,24 @@ fn members(out: &mut String, policy: &Policy, names: &[Arc<str>], fields: &[Valu
     }
 }
 
+/// How many of `lines`, from the first, no rule decided (each `default`,
+/// with no `from`) and are of consecutive rows of the decision's table, at
+/// most `MAX_RUN`: 1 for a line not of a row.
+fn undecided_run(lines: &[DecisionLine], default: u32) -> usize {
+    let Some(row) = lines.first().and_then(|l| l.head.row) else {
+        return 1;
+    };
+    let mut n = 1;
+    for (l, j) in lines.iter().take(MAX_RUN).zip(0..).skip(1) {
+        let undecided = l.rule.is_none() && matches!(l.from, Value::None) && l.value == default;
+        if !undecided || l.head.row != row.checked_add(j) {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
 pub fn enum_name(policy: &Policy, ty: u32, variant: u32) -> &str {
     policy
         .enums
@@ -278,31 +296,59 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         let mut tails: Vec<(u32, u32, String)> = Vec::new();
         // The last `from` record's text up to its last field's value.
         let mut last_from: Option<(Arc<Record>, String)> = None;
-        for (i, line) in d.lines.iter().enumerate() {
-            // The same item shows the same head in every report, and the
-            // same line when no rule decides it.
-            let json = line.head.json.get_or_init(|| {
-                let mut text = String::from(",");
-                text.push_str(&first_key);
-                value(&mut text, policy, &line.head.key);
-                for (k, v) in show_keys.iter().zip(&line.head.show) {
-                    text.push_str(k);
-                    value(&mut text, policy, v);
-                }
-                let head = text.len();
-                text.push_str(
-                    undecided
-                        .get(decl.default as usize)
-                        .map_or("", String::as_str),
-                );
-                LineJson { text, head }
-            });
+        // The same item shows the same head in every report, and the same
+        // line when no rule decides it.
+        let line_json = |head: &LineHead| -> LineJson {
+            let mut text = String::from(",");
+            text.push_str(&first_key);
+            value(&mut text, policy, &head.key);
+            for (k, v) in show_keys.iter().zip(&head.show) {
+                text.push_str(k);
+                value(&mut text, policy, v);
+            }
+            let at = text.len();
+            text.push_str(
+                undecided
+                    .get(decl.default as usize)
+                    .map_or("", String::as_str),
+            );
+            LineJson { text, head: at }
+        };
+        let mut i = 0;
+        while let Some(line) = d.lines.get(i) {
+            let json = line.head.json.get_or_init(|| line_json(&line.head));
             // The first line without its comma.
             let start = usize::from(i == 0);
             let v = line.value as usize;
             match (line.rule, &line.from) {
                 (None, Value::None) if v == decl.default as usize => {
-                    out.push_str(json.text.get(start..).unwrap_or(""));
+                    let rest = d.lines.get(i..).unwrap_or(&[]);
+                    let n = undecided_run(rest, decl.default);
+                    if n < 2 {
+                        out.push_str(json.text.get(start..).unwrap_or(""));
+                    } else {
+                        // Lines of consecutive rows, as the first report
+                        // with a run from this row wrote them.
+                        let run = line.head.run.get_or_init(|| {
+                            let mut run = LineRun {
+                                text: String::new(),
+                                ends: Vec::with_capacity(n),
+                            };
+                            for l in rest.iter().take(n) {
+                                let json = l.head.json.get_or_init(|| line_json(&l.head));
+                                run.text.push_str(&json.text);
+                                run.ends.push(run.text.len());
+                            }
+                            run
+                        });
+                        let m = n.min(run.ends.len()).max(1);
+                        let end = run.ends.get(m - 1).copied().unwrap_or(0);
+                        out.push_str(run.text.get(start..end).unwrap_or(""));
+                        if let Some(c) = per_value.get_mut(v) {
+                            *c += m - 1;
+                        }
+                        i += m - 1;
+                    }
                 }
                 (None, Value::None) => {
                     out.push_str(json.text.get(start..json.head).unwrap_or(""));
@@ -332,6 +378,7 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
             if let Some(c) = per_value.get_mut(v) {
                 *c += 1;
             }
+            i += 1;
         }
         out.push(']');
         if let Some(total) = &decl.total {
