@@ -1136,6 +1136,7 @@ impl<'a> Checker<'a> {
             total: d.total.as_ref().map(|t| t.name.clone()),
             group_by,
             row_heads: row_table.map(|t| (t, Vec::new())),
+            json: OnceLock::new(),
         })
     }
 

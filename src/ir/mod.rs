@@ -192,6 +192,22 @@ pub struct Decision {
     /// read nothing but the item: each row's line head, computed once a run
     /// and shared by every document's report.
     pub row_heads: Option<(TableId, Vec<OnceLock<LineHead>>)>,
+    /// What each line of its JSON repeats, once written.
+    pub json: OnceLock<DecisionJson>,
+}
+
+/// The parts of a decision's JSON lines that are the same in every report.
+#[derive(Debug)]
+pub struct DecisionJson {
+    /// `{"key":`, the line's start.
+    pub first_key: String,
+    /// `,"name":` for each `show`.
+    pub show_keys: Vec<String>,
+    /// By value: the end of a line no rule decided (`,"status":...,
+    /// "rule":null,"from":null}`), and, for a decided one, its `status`
+    /// up to the rule's ID.
+    pub undecided: Vec<String>,
+    pub decided: Vec<String>,
 }
 
 /// What a decision's line shows of its item, whatever was decided: the

@@ -4,7 +4,7 @@
 
 use crate::eval::{display, DecisionLine, Report};
 use crate::ir::value::{date, Record};
-use crate::ir::{LineHead, LineJson, LineRun, Policy, Value, MAX_RUN};
+use crate::ir::{Decision, DecisionJson, LineHead, LineJson, LineRun, Policy, Value, MAX_RUN};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -152,6 +152,39 @@ fn members(out: &mut String, policy: &Policy, names: &[Arc<str>], fields: &[Valu
     }
 }
 
+/// What every JSON line of decision `decl` repeats.
+fn decision_json(decl: &Decision) -> DecisionJson {
+    let mut first_key = String::from("{");
+    key(&mut first_key, &decl.key_name);
+    let show_keys = decl
+        .show
+        .iter()
+        .map(|(name, _)| {
+            let mut k = String::from(",");
+            key(&mut k, name);
+            k
+        })
+        .collect();
+    // Each value's `status` and what follows it: whole, for a line no rule
+    // decided; up to the rule's ID otherwise.
+    let (undecided, decided) = decl
+        .values
+        .iter()
+        .map(|v| {
+            let mut k = String::from(",\"status\":");
+            string(&mut k, v);
+            k.push_str(",\"rule\":");
+            (format!("{k}null,\"from\":null}}"), k)
+        })
+        .unzip();
+    DecisionJson {
+        first_key,
+        show_keys,
+        undecided,
+        decided,
+    }
+}
+
 /// How many of `lines`, from the first, no rule decided (each `default`,
 /// with no `from`) and are of consecutive rows of the decision's table, at
 /// most `MAX_RUN`: 1 for a line not of a row.
@@ -257,7 +290,7 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
             .map(|r| r.id.as_str())
             .unwrap_or("")
     };
-    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut counts: Vec<(&str, usize)> = Vec::new();
     for d in &r.decisions {
         let Some(decl) = policy.decisions.get(d.decision as usize) else {
             continue;
@@ -265,31 +298,14 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         out.push(',');
         key(out, &decl.name);
         out.push('[');
-        // What every line repeats, written once: its keys, and each value
-        // as a JSON string.
-        let mut first_key = String::from("{");
-        key(&mut first_key, &decl.key_name);
-        let show_keys: Vec<String> = decl
-            .show
-            .iter()
-            .map(|(name, _)| {
-                let mut k = String::from(",");
-                key(&mut k, name);
-                k
-            })
-            .collect();
-        // Each value's `status` and what follows it: whole, for a line no
-        // rule decided; up to the rule's ID otherwise.
-        let (undecided, decided): (Vec<String>, Vec<String>) = decl
-            .values
-            .iter()
-            .map(|v| {
-                let mut k = String::from(",\"status\":");
-                string(&mut k, v);
-                k.push_str(",\"rule\":");
-                (format!("{k}null,\"from\":null}}"), k)
-            })
-            .unzip();
+        // What every line repeats, written once a run: its keys, and each
+        // value as a JSON string.
+        let DecisionJson {
+            first_key,
+            show_keys,
+            undecided,
+            decided,
+        } = decl.json.get_or_init(|| decision_json(decl));
         let mut per_value = vec![0usize; decl.values.len()];
         // A decided line's `status` and `rule`, by value and rule: a
         // report's decided lines have few of them.
@@ -300,7 +316,7 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         // line when no rule decides it.
         let line_json = |head: &LineHead| -> LineJson {
             let mut text = String::from(",");
-            text.push_str(&first_key);
+            text.push_str(first_key);
             value(&mut text, policy, &head.key);
             for (k, v) in show_keys.iter().zip(&head.show) {
                 text.push_str(k);
@@ -382,10 +398,10 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
         }
         out.push(']');
         if let Some(total) = &decl.total {
-            counts.push((total.clone(), d.lines.len()));
+            counts.push((total.as_str(), d.lines.len()));
         }
         for (name, c) in decl.values.iter().zip(per_value) {
-            counts.push((name.clone(), c));
+            counts.push((name.as_str(), c));
         }
     }
     out.push(',');
@@ -472,13 +488,33 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
     out.push('{');
     for (name, c) in &counts {
         key(out, name);
-        let _ = write!(out, "{c},");
+        count(out, *c);
+        out.push(',');
     }
     key(out, "errors");
-    let _ = write!(out, "{errors},");
+    count(out, errors);
+    out.push(',');
     key(out, "warnings");
-    let _ = write!(out, "{warnings}");
+    count(out, warnings);
     out.push_str("}}");
+}
+
+/// Append `n` in decimal, as `write!` would (without its machinery: a
+/// report has a few counts).
+fn count(out: &mut String, mut n: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(digits.get(at..).unwrap_or(&[])).unwrap_or(""));
 }
 
 #[cfg(test)]
@@ -523,6 +559,15 @@ mod tests {
             super::from_value(&mut written, policy, v, &mut last);
             super::value(&mut whole, policy, v);
             assert_eq!(written, whole);
+        }
+    }
+
+    #[test]
+    fn counts_are_written_as_write_would() {
+        for n in [0, 7, 10, 99, 100, 12_345, usize::MAX] {
+            let mut out = String::from("x");
+            super::count(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
         }
     }
 
