@@ -180,11 +180,13 @@ fn line_heads_are_shared_only_when_they_read_nothing_but_the_row() {
 }
 
 /// Lines no rule decides, of consecutive rows, are written from runs kept
-/// from one report to the next (`line-runs`): each report of a batch is the
-/// one its document gets alone, from runs it wrote itself, and shows every
-/// row it picked, in order, decided where marked.
+/// from one report to the next, and decided lines from their row's first
+/// start (`line-runs`): each report of a batch is the one its document
+/// gets alone, from what it wrote itself, and shows every row it picked,
+/// in order, decided where marked or flagged (by another rule, to another
+/// value, than an earlier report decided the same row).
 #[test]
-fn runs_of_undecided_lines_leave_each_report_as_its_document_gets_it_alone() {
+fn lines_kept_from_report_to_report_leave_each_as_its_document_gets_it_alone() {
     let dir = "tests/fixtures/line-runs";
     let facts = format!("{dir}/requests.ndjson");
     let args = ["--format", "ndjson", "--jobs", "1", "--as-of", "2026-05-20"];
@@ -205,12 +207,22 @@ fn runs_of_undecided_lines_leave_each_report_as_its_document_gets_it_alone() {
         assert_eq!(report, String::from_utf8(alone.stdout).unwrap().trim_end());
         let request: serde_json::Value = serde_json::from_str(document).unwrap();
         let max = request["request"]["max"].as_u64().unwrap();
-        let marked = &request["request"]["marked"];
+        let has = |list: &str, code: &str| {
+            request["request"][list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| *m == *code)
+        };
         let expected: Vec<(String, &str)> = (1..=max)
             .map(|i| {
                 let code = format!("k{i:02}");
-                let marked = marked.as_array().unwrap().iter().any(|m| *m == *code);
-                (code, if marked { "marked" } else { "plain" })
+                let status = match (has("marked", &code), has("flagged", &code)) {
+                    (true, _) => "marked",
+                    (_, true) => "flagged",
+                    _ => "plain",
+                };
+                (code, status)
             })
             .collect();
         let report: serde_json::Value = serde_json::from_str(report).unwrap();
@@ -226,8 +238,10 @@ fn runs_of_undecided_lines_leave_each_report_as_its_document_gets_it_alone() {
             })
             .collect();
         assert_eq!(lines, expected, "{document}");
-        let plain = expected.iter().filter(|(_, s)| *s == "plain").count();
-        assert_eq!(report["summary"]["plain"], plain, "{document}");
+        for value in ["plain", "marked", "flagged"] {
+            let n = expected.iter().filter(|(_, s)| *s == value).count();
+            assert_eq!(report["summary"][value], n, "{document}");
+        }
     }
 }
 

@@ -988,6 +988,7 @@ impl<'p: 'f, 'f> Ctx<'p, 'f> {
             json: std::sync::OnceLock::new(),
             row,
             run: std::sync::OnceLock::new(),
+            decided: std::sync::OnceLock::new(),
         })
     }
 

@@ -224,6 +224,19 @@ pub struct LineHead {
     /// on, for the rows that follow it in the table (at most `MAX_RUN`):
     /// the lines a report gives in one copy.
     pub run: OnceLock<LineRun>,
+    /// Once written, the start of the line when the first rule that
+    /// decided it in a report does (most rows are decided by one rule,
+    /// to one value, in every report that decides them): up to `from`.
+    pub decided: OnceLock<DecidedJson>,
+}
+
+/// The start of a decided line, for one value and rule: a comma, the
+/// head, `status` and `rule`, up to `"from":`.
+#[derive(Debug)]
+pub struct DecidedJson {
+    pub value: u32,
+    pub rule: Option<RuleIdx>,
+    pub text: String,
 }
 
 /// Lines of consecutive rows a `LineRun` holds at most: a run is kept for

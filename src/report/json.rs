@@ -4,7 +4,9 @@
 
 use crate::eval::{display, DecisionLine, Report};
 use crate::ir::value::{date, Record};
-use crate::ir::{Decision, DecisionJson, LineHead, LineJson, LineRun, Policy, Value, MAX_RUN};
+use crate::ir::{
+    DecidedJson, Decision, DecisionJson, LineHead, LineJson, LineRun, Policy, Value, MAX_RUN,
+};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -371,22 +373,38 @@ pub fn report(out: &mut String, policy: &Policy, r: &Report) {
                     out.push_str(undecided.get(v).map_or("", String::as_str));
                 }
                 (rule, from) => {
-                    out.push_str(json.text.get(start..json.head).unwrap_or(""));
-                    let id = rule.unwrap_or(u32::MAX);
-                    let at = match tails.iter().position(|t| (t.0, t.1) == (line.value, id)) {
-                        Some(at) => at,
-                        None => {
-                            let mut tail = decided.get(v).cloned().unwrap_or_default();
-                            match rule {
-                                Some(ri) => string(&mut tail, rule_id(ri)),
-                                None => tail.push_str("null"),
-                            }
-                            tail.push_str(",\"from\":");
-                            tails.push((line.value, id, tail));
-                            tails.len() - 1
+                    let tail = |rule: Option<u32>| {
+                        let mut tail = decided.get(v).cloned().unwrap_or_default();
+                        match rule {
+                            Some(ri) => string(&mut tail, rule_id(ri)),
+                            None => tail.push_str("null"),
                         }
+                        tail.push_str(",\"from\":");
+                        tail
                     };
-                    out.push_str(tails.get(at).map_or("", |t| t.2.as_str()));
+                    // A row's line, kept from one report to the next.
+                    let known = line.head.row.map(|_| {
+                        line.head.decided.get_or_init(|| DecidedJson {
+                            value: line.value,
+                            rule,
+                            text: json.text.get(..json.head).unwrap_or("").to_string()
+                                + &tail(rule),
+                        })
+                    });
+                    if let Some(known) = known.filter(|k| (k.value, k.rule) == (line.value, rule)) {
+                        out.push_str(known.text.get(start..).unwrap_or(""));
+                    } else {
+                        out.push_str(json.text.get(start..json.head).unwrap_or(""));
+                        let id = rule.unwrap_or(u32::MAX);
+                        let at = match tails.iter().position(|t| (t.0, t.1) == (line.value, id)) {
+                            Some(at) => at,
+                            None => {
+                                tails.push((line.value, id, tail(rule)));
+                                tails.len() - 1
+                            }
+                        };
+                        out.push_str(tails.get(at).map_or("", |t| t.2.as_str()));
+                    }
                     from_value(out, policy, from, &mut last_from);
                     out.push('}');
                 }
