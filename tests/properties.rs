@@ -143,8 +143,11 @@ fn tree_to_json(t: &regle::facts::tree::Tree, id: u32) -> Json {
     match &t.node(id).value {
         N::Null => Json::Null,
         N::Bool(b) => Json::Bool(*b),
-        N::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.to_string())),
-        N::Str(s) => Json::String(s.to_string()),
+        N::Number(n) => {
+            let n = t.text(*n);
+            serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.to_string()))
+        }
+        N::Str(s) => Json::String(t.text(*s).to_string()),
         N::Seq(items) => Json::Array(items.iter().map(|&i| tree_to_json(t, i)).collect()),
         N::Map(entries) => Json::Object(
             entries

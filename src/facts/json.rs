@@ -9,7 +9,9 @@
 
 use rustc_hash::FxHashSet;
 
-use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Shape, Tree};
+use crate::facts::tree::{
+    add_text, Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Shape, Tree,
+};
 use crate::source::Span;
 use std::sync::Arc;
 
@@ -170,6 +172,8 @@ struct JsonParser<'a> {
     eof_name: &'static str,
     limits: Limits,
     nodes: Vec<Node>,
+    /// The texts of strings and numbers (`Tree::texts`).
+    texts: String,
     stack: Vec<Frame>,
     items: Vec<NodeId>,
     entries: Vec<Entry>,
@@ -227,6 +231,8 @@ impl<'a> JsonParser<'a> {
             limits: *limits,
             // About one value in 16 bytes of JSON: no regrowing copies.
             nodes: Vec::with_capacity(text.len() / 16 + 1),
+            // Scalars' texts are well under half a document's.
+            texts: String::with_capacity(text.len() / 2 + 16),
             stack: scratch.stack,
             items: scratch.items,
             entries: scratch.entries,
@@ -300,9 +306,15 @@ impl<'a> JsonParser<'a> {
                 help,
             ));
         }
+        let mut texts = std::mem::take(&mut self.texts);
+        // A large document (a registry) stays loaded: its texts at their size.
+        if texts.capacity() > 2 * texts.len() + KEPT_ROOM {
+            texts.shrink_to_fit();
+        }
         Ok(Tree {
             nodes: std::mem::take(&mut self.nodes),
             root: 0,
+            texts,
         })
     }
 
@@ -503,13 +515,14 @@ impl<'a> JsonParser<'a> {
                 Ok(true)
             }
             Some(b'"') => {
-                let (s, span) = self.parse_string()?;
-                self.add_node(span, NodeValue::Str(s)).map(|_| false)
+                let (s, span) = self.scan_string()?;
+                let text = add_text(&mut self.texts, &s);
+                self.add_node(span, NodeValue::Str(text)).map(|_| false)
             }
             Some(b'-' | b'0'..=b'9') => {
                 self.scan_number()?;
                 let raw = self.text.get(start..self.pos).unwrap_or("");
-                let value = NodeValue::Number(raw.into());
+                let value = NodeValue::Number(add_text(&mut self.texts, raw));
                 self.add_node(self.span(start, self.pos), value)
                     .map(|_| false)
             }
@@ -683,12 +696,6 @@ impl<'a> JsonParser<'a> {
             value,
         });
         Ok(id)
-    }
-
-    /// Parse the string at `self.pos` (on its opening quote).
-    fn parse_string(&mut self) -> PResult<(Box<str>, Span)> {
-        let (s, span) = self.scan_string()?;
-        Ok((s.into(), span))
     }
 
     /// A string's text, borrowed from the source when it has no escape.
@@ -1190,7 +1197,7 @@ mod tests {
         assert_eq!(slice(text, inner.span), "{\"k\": \"v\"}");
         let v = tree.child(items[1], "k").unwrap();
         assert_eq!(slice(text, tree.node(v).span), "\"v\"");
-        assert!(matches!(value(&tree, v), NodeValue::Str(s) if &**s == "v"));
+        assert!(matches!(value(&tree, v), NodeValue::Str(s) if tree.text(*s) == "v"));
         assert_eq!(tree.node(v).parent, Some(items[1]));
         assert_eq!(tree.path(v), "é[1].k");
         let n = tree.child(tree.root, "n").unwrap();
@@ -1207,7 +1214,7 @@ mod tests {
         let raws: Vec<&str> = items
             .iter()
             .map(|&i| match value(&tree, i) {
-                NodeValue::Number(r) => &**r,
+                NodeValue::Number(r) => tree.text(*r),
                 _ => "?",
             })
             .collect();
@@ -1248,7 +1255,8 @@ mod tests {
             value(&parse("false").unwrap(), 0),
             NodeValue::Bool(false)
         ));
-        assert!(matches!(value(&parse("\"x\"").unwrap(), 0), NodeValue::Str(s) if &**s == "x"));
+        let tree = parse("\"x\"").unwrap();
+        assert!(matches!(value(&tree, 0), NodeValue::Str(s) if tree.text(*s) == "x"));
         let e = err("[tru]");
         assert_eq!(e.message, "expected a value or `]`, found `tru`");
         assert_eq!(e.span, Span::new(1, 4));
@@ -1366,7 +1374,7 @@ mod tests {
     fn strings_and_escapes() {
         let tree = parse(r#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00""#).unwrap();
         assert!(
-            matches!(value(&tree, 0), NodeValue::Str(s) if &**s == "a\"b\\c/d\u{8}\u{c}\n\r\té😀")
+            matches!(value(&tree, 0), NodeValue::Str(s) if tree.text(*s) == "a\"b\\c/d\u{8}\u{c}\n\r\té😀")
         );
         let e = err(r#""a\x""#);
         assert_eq!(e.message, "invalid escape `\\x` in a string");
@@ -1399,7 +1407,7 @@ mod tests {
         assert_eq!(err("'a'").message, "expected a value, found `'`");
         // Multibyte content is sliced correctly.
         let tree = parse("\"日本\\n語\"").unwrap();
-        assert!(matches!(value(&tree, 0), NodeValue::Str(s) if &**s == "日本\n語"));
+        assert!(matches!(value(&tree, 0), NodeValue::Str(s) if tree.text(*s) == "日本\n語"));
     }
 
     #[test]

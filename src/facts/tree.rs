@@ -123,11 +123,41 @@ impl Keys {
 pub type NodeId = u32;
 
 /// A parsed document as a flat arena: `nodes[root]` is the top node, each
-/// node knows its parent so a path can be rebuilt for a diagnostic.
+/// node knows its parent so a path can be rebuilt for a diagnostic. The
+/// texts of its strings and numbers follow each other in `texts`: one
+/// buffer a document, not one allocation a scalar.
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
     pub nodes: Vec<Node>,
     pub root: NodeId,
+    pub texts: String,
+}
+
+/// A scalar's text: where it is in its tree's `texts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRange {
+    start: u32,
+    end: u32,
+}
+
+impl TextRange {
+    /// Its length in bytes.
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Append `text` to a tree's `texts`: where it now is. The buffer holds
+/// what one facts file holds (`MAX_FILE_BYTES`), well within `u32`.
+pub fn add_text(texts: &mut String, text: &str) -> TextRange {
+    let start = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+    texts.push_str(text);
+    let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+    TextRange { start, end }
 }
 
 #[derive(Debug, Clone)]
@@ -146,8 +176,8 @@ pub enum NodeValue {
     Bool(bool),
     /// A number as written (`1.10` stays `1.10`), so a version written
     /// without quotes is not silently read as `1.1`.
-    Number(Box<str>),
-    Str(Box<str>),
+    Number(TextRange),
+    Str(TextRange),
     Seq(Box<[NodeId]>),
     Map(Box<[Entry]>),
 }
@@ -175,6 +205,13 @@ impl NodeValue {
 }
 
 impl Tree {
+    /// The text of a string or a number of this tree.
+    pub fn text(&self, r: TextRange) -> &str {
+        self.texts
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or("")
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
         // Ids come from this tree; an out-of-range id is a bug, answered with the root.
         self.nodes

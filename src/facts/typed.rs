@@ -265,17 +265,20 @@ impl Reader<'_> {
                 );
                 Value::None
             }
-            (Type::Text, NodeValue::Str(s)) => match self.policy.symbols.get(s) {
-                Some(sym) => sym,
-                None => Value::Text(self.intern(s)),
-            },
-            (Type::Int, NodeValue::Number(raw)) => match raw.parse::<i64>() {
+            (Type::Text, NodeValue::Str(s)) => {
+                let s = tree.text(*s);
+                match self.policy.symbols.get(s) {
+                    Some(sym) => sym,
+                    None => Value::Text(self.intern(s)),
+                }
+            }
+            (Type::Int, NodeValue::Number(raw)) => match tree.text(*raw).parse::<i64>() {
                 Ok(i) => Value::Int(i),
                 Err(_) => {
                     self.error(
                         node,
                         "regle::facts::bad_number",
-                        format!("`{raw}` is not a whole number in range"),
+                        format!("`{}` is not a whole number in range", tree.text(*raw)),
                         "not a whole number".to_string(),
                         None,
                     );
@@ -283,13 +286,13 @@ impl Reader<'_> {
                 }
             },
             (Type::Bool, NodeValue::Bool(b)) => Value::Bool(*b),
-            (Type::Date, NodeValue::Str(s)) => match date::parse(s) {
+            (Type::Date, NodeValue::Str(s)) => match date::parse(tree.text(*s)) {
                 Some(d) => Value::Date(d),
                 None => {
                     self.error(
                         node,
                         "regle::facts::bad_date",
-                        format!("`{}` is not a date", s.escape_debug()),
+                        format!("`{}` is not a date", tree.text(*s).escape_debug()),
                         "not a date".to_string(),
                         Some(
                             "write a real calendar date as YYYY-MM-DD, like 2026-05-20".to_string(),
@@ -300,24 +303,26 @@ impl Reader<'_> {
             },
             // A version written without quotes keeps its text as written (`1.10`).
             (Type::Version, NodeValue::Str(s) | NodeValue::Number(s)) => {
-                if let Some(v) = self.versions.get(&**s) {
+                let s = tree.text(*s);
+                if let Some(v) = self.versions.get(s) {
                     return Value::Version(v.clone());
                 }
                 let v = Arc::new(match crate::version::parse(s) {
                     Ok(v) => VersionValue::Valid(v),
-                    Err(_) => VersionValue::Invalid(s.clone()),
+                    Err(_) => VersionValue::Invalid(s.into()),
                 });
-                self.versions.insert(s.clone(), v.clone());
+                self.versions.insert(s.into(), v.clone());
                 Value::Version(v)
             }
             (Type::Enum(e), NodeValue::Str(s)) => {
+                let s = tree.text(*s);
                 let variants = self
                     .policy
                     .enums
                     .get(*e as usize)
                     .map(|e| e.variants.as_slice())
                     .unwrap_or(&[]);
-                match variants.iter().position(|v| **v == **s) {
+                match variants.iter().position(|v| **v == *s) {
                     Some(i) => Value::Enum {
                         ty: *e,
                         variant: i as u32,

@@ -19,7 +19,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use crate::facts::json::{
     CODE_DUPLICATE_KEY, CODE_EMPTY, CODE_SYNTAX, CODE_TOO_DEEP, CODE_TOO_LARGE,
 };
-use crate::facts::tree::{Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree};
+use crate::facts::tree::{
+    add_text, Entry, Keys, Limits, Node, NodeId, NodeValue, ParseError, Tree,
+};
 use crate::source::Span;
 use std::sync::Arc;
 
@@ -50,6 +52,7 @@ pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Tree, ParseError> {
         offsets,
         limits: *limits,
         nodes: Vec::new(),
+        texts: String::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
@@ -92,6 +95,7 @@ pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Tree, ParseError> {
         Some(root) if documents > 0 => Ok(Tree {
             nodes: builder.nodes,
             root,
+            texts: builder.texts,
         }),
         _ => Err(ParseError {
             code: CODE_EMPTY,
@@ -199,6 +203,8 @@ struct Builder<'a> {
     offsets: Offsets,
     limits: Limits,
     nodes: Vec<Node>,
+    /// The texts of strings and numbers (`Tree::texts`).
+    texts: String,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchor>,
     root: Option<NodeId>,
@@ -344,14 +350,15 @@ impl Builder<'_> {
                     anchor,
                     Anchor::Key {
                         text: value.as_ref().into(),
-                        value: resolve(value.clone(), style, tag),
+                        value: resolve(&mut self.texts, value.clone(), style, tag),
                     },
                 );
             }
             return self.key(value.into(), span);
         }
         let text: Option<Box<str>> = (anchor != 0).then(|| value.as_ref().into());
-        let id = self.add_node(span, resolve(value, style, tag), false)?;
+        let value = resolve(&mut self.texts, value, style, tag);
+        let id = self.add_node(span, value, false)?;
         if anchor != 0 {
             self.anchors.insert(
                 anchor,
@@ -629,17 +636,23 @@ fn remap_children(value: &mut NodeValue, remap: impl Fn(NodeId) -> NodeId) {
 
 /// The value of a scalar: quoted (or tagged `!!str`) is text; a plain one
 /// is resolved with the YAML 1.2 core schema, numbers as written.
-fn resolve(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> NodeValue {
+/// A string's or a number's text goes to the tree's `texts`.
+fn resolve(
+    texts: &mut String,
+    value: Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+) -> NodeValue {
     let is_str_tag = tag.is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
     if style != ScalarStyle::Plain || is_str_tag {
-        return NodeValue::Str(value.into());
+        return NodeValue::Str(add_text(texts, &value));
     }
     match value.as_ref() {
         "" | "~" | "null" | "Null" | "NULL" => NodeValue::Null,
         "true" | "True" | "TRUE" => NodeValue::Bool(true),
         "false" | "False" | "FALSE" => NodeValue::Bool(false),
-        v if is_decimal(v) => NodeValue::Number(value.into()),
-        _ => NodeValue::Str(value.into()),
+        v if is_decimal(v) => NodeValue::Number(add_text(texts, v)),
+        v => NodeValue::Str(add_text(texts, v)),
     }
 }
 
@@ -715,16 +728,16 @@ mod tests {
         tree.node(id)
     }
 
-    fn str_of(node: &Node) -> &str {
+    fn str_of<'t>(tree: &'t Tree, node: &Node) -> &'t str {
         match &node.value {
-            NodeValue::Str(s) => s,
+            NodeValue::Str(s) => tree.text(*s),
             v => panic!("not a string: {v:?}"),
         }
     }
 
-    fn num_of(node: &Node) -> &str {
+    fn num_of<'t>(tree: &'t Tree, node: &Node) -> &'t str {
         match &node.value {
-            NodeValue::Number(s) => s,
+            NodeValue::Number(s) => tree.text(*s),
             v => panic!("not a number: {v:?}"),
         }
     }
@@ -744,7 +757,7 @@ mod tests {
         assert_eq!(slice(text, list.span), "[1, \"ü\", {a: b}]");
         assert_eq!(slice(text, at(&tree, &["é", "0"]).span), "1");
         assert_eq!(at(&tree, &["é", "1"]).span, Span::new(8, 12));
-        assert_eq!(str_of(at(&tree, &["é", "1"])), "ü");
+        assert_eq!(str_of(&tree, at(&tree, &["é", "1"])), "ü");
         assert_eq!(slice(text, at(&tree, &["é", "2"]).span), "{a: b}");
         assert_eq!(slice(text, at(&tree, &["é", "2", "a"]).span), "b");
         let nom = at(&tree, &["nom"]);
@@ -773,19 +786,19 @@ mod tests {
         for k in ["g", "h", "i"] {
             assert!(matches!(at(&tree, &[k]).value, NodeValue::Null), "{k}");
         }
-        assert_eq!(num_of(at(&tree, &["j"])), "1.10");
-        assert_eq!(num_of(at(&tree, &["k"])), "0755");
-        assert_eq!(num_of(at(&tree, &["l"])), "-3");
-        assert_eq!(num_of(at(&tree, &["m"])), "1e3");
-        assert_eq!(num_of(at(&tree, &["t"])), ".5");
-        assert_eq!(num_of(at(&tree, &["u"])), "+1");
-        assert_eq!(str_of(at(&tree, &["n"])), "1.10");
+        assert_eq!(num_of(&tree, at(&tree, &["j"])), "1.10");
+        assert_eq!(num_of(&tree, at(&tree, &["k"])), "0755");
+        assert_eq!(num_of(&tree, at(&tree, &["l"])), "-3");
+        assert_eq!(num_of(&tree, at(&tree, &["m"])), "1e3");
+        assert_eq!(num_of(&tree, at(&tree, &["t"])), ".5");
+        assert_eq!(num_of(&tree, at(&tree, &["u"])), "+1");
+        assert_eq!(str_of(&tree, at(&tree, &["n"])), "1.10");
         assert_eq!(slice(text, at(&tree, &["n"]).span), "'1.10'");
-        assert_eq!(str_of(at(&tree, &["o"])), "true");
-        assert_eq!(str_of(at(&tree, &["p"])), "0x1F");
-        assert_eq!(str_of(at(&tree, &["q"])), ".inf");
-        assert_eq!(str_of(at(&tree, &["r"])), "12");
-        assert_eq!(str_of(at(&tree, &["s"])), "1.2.3");
+        assert_eq!(str_of(&tree, at(&tree, &["o"])), "true");
+        assert_eq!(str_of(&tree, at(&tree, &["p"])), "0x1F");
+        assert_eq!(str_of(&tree, at(&tree, &["q"])), ".inf");
+        assert_eq!(str_of(&tree, at(&tree, &["r"])), "12");
+        assert_eq!(str_of(&tree, at(&tree, &["s"])), "1.2.3");
         for (s, ok) in [
             ("1", true),
             ("-1.5", true),
@@ -806,9 +819,9 @@ mod tests {
     fn block_scalars_and_spans() {
         let text = "a: |\n  x\n\n  y\n\n# c\nb: >-\n  z\n";
         let tree = parse(text).unwrap();
-        assert_eq!(str_of(at(&tree, &["a"])), "x\n\ny\n");
+        assert_eq!(str_of(&tree, at(&tree, &["a"])), "x\n\ny\n");
         assert_eq!(slice(text, at(&tree, &["a"]).span), "x\n\n  y");
-        assert_eq!(str_of(at(&tree, &["b"])), "z");
+        assert_eq!(str_of(&tree, at(&tree, &["b"])), "z");
         assert_eq!(slice(text, at(&tree, &["b"]).span), "z");
     }
 
@@ -839,7 +852,7 @@ mod tests {
         assert_eq!(err("x: &l [1]\n*l : 2\n").code, CODE_SYNTAX);
         // A scalar alias is a fine key.
         let tree = parse("a: &k name\n*k : 2\n").unwrap();
-        assert_eq!(num_of(at(&tree, &["name"])), "2");
+        assert_eq!(num_of(&tree, at(&tree, &["name"])), "2");
     }
 
     #[test]
@@ -918,7 +931,8 @@ mod tests {
             parse("---\n").unwrap().node(0).value,
             NodeValue::Null
         ));
-        assert_eq!(str_of(parse("just text").unwrap().node(0)), "just text");
+        let tree = parse("just text").unwrap();
+        assert_eq!(str_of(&tree, tree.node(0)), "just text");
     }
 
     #[test]
@@ -940,11 +954,11 @@ mod tests {
     fn aliases_are_copied() {
         let text = "base: &b\n  k: v\n  l: [1, 2]\nx: *b\ny: [*b, *b]\ns: &s text\nt: *s\n";
         let tree = parse(text).unwrap();
-        assert_eq!(str_of(at(&tree, &["x", "k"])), "v");
-        assert_eq!(num_of(at(&tree, &["y", "1", "l", "1"])), "2");
+        assert_eq!(str_of(&tree, at(&tree, &["x", "k"])), "v");
+        assert_eq!(num_of(&tree, at(&tree, &["y", "1", "l", "1"])), "2");
         assert_eq!(slice(text, at(&tree, &["x"]).span), "*b");
         assert_eq!(slice(text, at(&tree, &["y", "0", "k"]).span), "v");
-        assert_eq!(str_of(at(&tree, &["t"])), "text");
+        assert_eq!(str_of(&tree, at(&tree, &["t"])), "text");
         assert_eq!(slice(text, at(&tree, &["t"]).span), "*s");
         // Parents and paths of the copies point into the copies.
         let root = tree.root;
