@@ -72,6 +72,24 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
+// mimalloc's own entry point (declared by `libmimalloc-sys` only with its
+// `extended` feature, which adds a dependency for this one call).
+unsafe extern "C" {
+    fn mi_collect(force: bool);
+}
+
+/// Give back to the system the memory this thread freed and mimalloc still
+/// holds, now rather than when the thread next allocates: after dropping a
+/// large structure on a thread that then mostly waits (the registry's parse
+/// tree, on the thread that reads the batch), so that the workers' first
+/// allocations are not made while it is still resident. Harmless when
+/// mimalloc is not the global allocator (its own heap is then empty).
+pub fn release_freed() {
+    // SAFETY: `mi_collect` takes no pointer and may be called at any time
+    // from any thread; it only returns freed memory to the system.
+    unsafe { mi_collect(true) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

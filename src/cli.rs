@@ -212,8 +212,10 @@ fn eval_command(
                 }
             }
             // Its values are read: the tree goes (parsed again only if a
-            // diagnostic points into the registry).
+            // diagnostic points into the registry), and its memory back to
+            // the system before the workers start.
             drop(tree);
+            crate::alloc::release_freed();
             registry_doc = Some(crate::facts::Reparsed::new(
                 source,
                 kind == batch::Kind::Yaml,
