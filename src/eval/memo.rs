@@ -100,8 +100,11 @@ impl Hash for Part {
 
 #[derive(Default)]
 pub(crate) struct Store {
-    /// Contexts by hash of their definition and parts: numbers in `slab`.
-    index: FxHashMap<u64, Vec<u32>>,
+    /// Contexts by hash of their definition and parts: the last made with
+    /// that hash, which names the one made before it (`same_hash`). One
+    /// table slot a hash, no list behind it: a lookup reads the slot, then
+    /// the context.
+    index: FxHashMap<u64, u32>,
     slab: Vec<Context>,
     stats: Vec<Stats>,
     weight: usize,
@@ -136,6 +139,8 @@ struct Context {
     parts: Box<[Part]>,
     /// `parts_hash` of its definition and parts, its key in `index`.
     hash: u64,
+    /// The context made before it with the same hash (`NO_CONTEXT`: none).
+    same_hash: u32,
     /// In the order they were computed: the next document of this context
     /// usually asks for them in the same order, or skips a few.
     entries: Vec<Entry>,
@@ -150,6 +155,9 @@ struct Context {
     /// Found again by a later document (not only made).
     found: bool,
 }
+
+/// In `Context::same_hash`: no other context has its hash.
+const NO_CONTEXT: u32 = u32::MAX;
 
 /// How far past the expected entry a lookup looks before it hashes: a
 /// document of the context that skips a few of its items still finds the
@@ -328,7 +336,7 @@ impl Store {
             let id = self.slab.len() as u32;
             renumbered.push(Some(id));
             self.weight += c.weight();
-            self.index.entry(c.hash).or_default().push(id);
+            c.same_hash = self.index.insert(c.hash, id).unwrap_or(NO_CONTEXT);
             self.slab.push(c);
         }
         // The lists the kept entries hold stay shared; those only the
@@ -420,16 +428,28 @@ impl Store {
     /// in it yet).
     pub(crate) fn context(&mut self, d: DefId, parts: Vec<Part>) -> (u32, bool) {
         let h = parts_hash(d, &parts);
-        let slab = &self.slab;
-        let found = self.index.get(&h).and_then(|ids| {
-            ids.iter().copied().find(|&id| {
-                slab.get(id as usize).is_some_and(|c| {
-                    c.def == d
-                        && c.parts.len() == parts.len()
-                        && c.parts.iter().zip(&parts).all(|(a, b)| a.same(b))
-                })
-            })
-        });
+        self.context_hashed(d, parts, h)
+    }
+
+    /// `context`, its parts hashed to `h`.
+    fn context_hashed(&mut self, d: DefId, parts: Vec<Part>, h: u64) -> (u32, bool) {
+        // Down the contexts of this hash, each made before the last (so
+        // the numbers fall: the walk ends).
+        let mut found = None;
+        let mut next = self.index.get(&h).copied();
+        while let Some(id) = next {
+            let Some(c) = self.slab.get(id as usize) else {
+                break;
+            };
+            if c.def == d
+                && c.parts.len() == parts.len()
+                && c.parts.iter().zip(&parts).all(|(a, b)| a.same(b))
+            {
+                found = Some(id);
+                break;
+            }
+            next = (c.same_hash < id).then_some(c.same_hash);
+        }
         self.count_context(d, found.is_some());
         if let Some(id) = found {
             if let Some(c) = self.slab.get_mut(id as usize) {
@@ -441,10 +461,12 @@ impl Store {
         let id = self.slab.len() as u32;
         let size = self.stats(d).map_or(0, |s| s.size as usize);
         self.fresh.push(id);
+        let same_hash = self.index.insert(h, id).unwrap_or(NO_CONTEXT);
         let context = Context {
             def: d,
             parts: parts.into_boxed_slice(),
             hash: h,
+            same_hash,
             entries: Vec::with_capacity(size),
             positions: None,
             next: 0,
@@ -453,7 +475,6 @@ impl Store {
         };
         self.weight += context.weight();
         self.slab.push(context);
-        self.index.entry(h).or_default().push(id);
         (id, false)
     }
 
@@ -725,6 +746,34 @@ mod tests {
         assert_eq!(store.get(1, 1, &[Value::Int(7)]), Some((Value::Int(49), 3)));
         assert_eq!(store.context(0, vec![int(1)]), (2, false), "gone");
         assert_eq!(store.context(1, vec![Part::Context(2)]), (3, false), "gone");
+    }
+
+    /// Contexts whose parts hash alike are each found as their own, before
+    /// and after a trim that lets one of them go.
+    #[test]
+    fn contexts_of_one_hash_are_each_found() {
+        let mut store = Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        };
+        let int = |i| Part::Value(Value::Int(i));
+        let context = |store: &mut Store, d, i| store.context_hashed(d, vec![int(i)], 42);
+        assert_eq!(context(&mut store, 0, 1), (0, false));
+        assert_eq!(context(&mut store, 0, 2), (1, false));
+        assert_eq!(context(&mut store, 1, 1), (2, false));
+        for (d, i, id) in [(0, 1, 0), (0, 2, 1), (1, 1, 2)] {
+            assert_eq!(context(&mut store, d, i), (id, true), "{d}, {i}");
+        }
+        store.start_document();
+        if let Some(middle) = store.slab.get_mut(1) {
+            middle.used = false;
+        }
+        store.weight = STORE_LIMIT + 1;
+        store.start_document();
+        assert_eq!(store.slab.len(), 2, "the unread context goes");
+        assert_eq!(context(&mut store, 0, 1), (0, true));
+        assert_eq!(context(&mut store, 1, 1), (1, true));
+        assert_eq!(context(&mut store, 0, 2), (2, false), "gone");
     }
 
     /// A definition's calls are kept for the document until a trial shows
