@@ -699,6 +699,14 @@ fn weight(v: &Value) -> usize {
 mod tests {
     use super::*;
 
+    /// A store trimmed past the usual limit.
+    fn store() -> Store {
+        Store {
+            limit: STORE_LIMIT,
+            ..Store::default()
+        }
+    }
+
     /// A run's stores share the budget: one thread has it all, two half
     /// each, and more never less than a store's limit.
     #[test]
@@ -720,10 +728,7 @@ mod tests {
     /// goes when the other goes.
     #[test]
     fn trimming_renumbers_the_contexts_that_name_others() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         let int = |i| Part::Value(Value::Int(i));
         assert_eq!(store.context(0, vec![int(1)]), (0, false));
         assert_eq!(store.context(0, vec![int(2)]), (1, false));
@@ -752,10 +757,7 @@ mod tests {
     /// and after a trim that lets one of them go.
     #[test]
     fn contexts_of_one_hash_are_each_found() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         let int = |i| Part::Value(Value::Int(i));
         let context = |store: &mut Store, d, i| store.context_hashed(d, vec![int(i)], 42);
         assert_eq!(context(&mut store, 0, 1), (0, false));
@@ -866,10 +868,7 @@ mod tests {
     /// trial; one whose values the next document finds still is.
     #[test]
     fn values_found_only_by_their_own_document_do_not_count_as_reuse() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         for i in 0..2 * TRIAL as i64 {
             store.start_document();
             for d in [0, 1] {
@@ -927,10 +926,7 @@ mod tests {
     /// weight follows every step.
     #[test]
     fn skipped_values_are_found_without_a_table_and_tables_are_fitted() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         let (c, _) = store.context(0, vec![Part::Value(Value::Int(1))]);
         for i in 0..20 {
             store.put(c, Args::new(&[Value::Int(i)]), &Value::Int(i * 10), 1);
@@ -972,10 +968,7 @@ mod tests {
     /// place could show in a report), nor is a version equal only as ordered.
     #[test]
     fn equal_plain_lists_are_held_once() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         let list = |items: Vec<Value>| Value::list(items);
         let (a, _) = store.context(0, vec![Part::Value(Value::Int(1))]);
         let (b, _) = store.context(0, vec![Part::Value(Value::Int(2))]);
@@ -1054,10 +1047,7 @@ mod tests {
     /// middle, and equal ones are still held once.
     #[test]
     fn long_lists_differing_in_the_middle_are_both_kept() {
-        let mut store = Store {
-            limit: STORE_LIMIT,
-            ..Store::default()
-        };
+        let mut store = store();
         let long = |middle: i64| {
             Value::list(
                 (0..40)
