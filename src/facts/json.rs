@@ -306,15 +306,10 @@ impl<'a> JsonParser<'a> {
                 help,
             ));
         }
-        let mut texts = std::mem::take(&mut self.texts);
-        // A large document (a registry) stays loaded: its texts at their size.
-        if texts.capacity() > 2 * texts.len() + KEPT_ROOM {
-            texts.shrink_to_fit();
-        }
         Ok(Tree {
             nodes: std::mem::take(&mut self.nodes),
             root: 0,
-            texts,
+            texts: std::mem::take(&mut self.texts),
         })
     }
 
